@@ -1,0 +1,87 @@
+# ptfs - one Makefile for the library, the daemon, the tests and the demo.
+#   make            build build/ptfs
+#   make test       unit tests (plain and ASan+UBSan) and the bats suites
+#   make demo       install deps, build, mount a bundled sample, show it, unmount
+#   make bench      the benchmark (scripts/bench.sh); not part of make test
+#   make install    PREFIX=/usr/local
+
+CC      ?= cc
+OPT     ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CSTD    := -std=gnu11
+PREFIX  ?= /usr/local
+B       := build
+BA      := build/asan
+
+ZIP_CFLAGS  := $(shell pkg-config --cflags libzip 2>/dev/null)
+ZIP_LIBS    := $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip)
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+
+CFLAGS_ALL  := $(CSTD) $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 $(CFLAGS)
+SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+LIB_HDR  := $(wildcard lib/*.h)
+FS_SRC   := $(sort $(wildcard fs/*.c))
+FS_HDR   := $(wildcard fs/*.h)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT     := $(patsubst tests/unit/%.c,$(B)/%,$(UNIT_SRC))
+UNIT_SAN := $(patsubst tests/unit/%.c,$(BA)/%,$(UNIT_SRC))
+
+LIB_OBJ     := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
+LIB_OBJ_SAN := $(patsubst lib/%.c,$(BA)/lib/%.o,$(LIB_SRC))
+
+.PHONY: all test unit unit-asan bats demo bench install clean fixtures format
+
+all: $(B)/ptfs $(B)/ptfs-inspect
+
+$(B)/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(ZIP_CFLAGS) -c -o $@ $<
+
+$(BA)/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(SAN) $(ZIP_CFLAGS) -c -o $@ $<
+
+$(B)/libptfs.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BA)/libptfs.a: $(LIB_OBJ_SAN)
+	ar rcs $@ $^
+
+$(B)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(B)/libptfs.a
+	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(B)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl
+
+$(B)/ptfs-inspect: tests/inspect.c $(LIB_HDR) $(B)/libptfs.a
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/inspect.c $(B)/libptfs.a $(ZIP_LIBS)
+
+$(B)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(B)/libptfs.a
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS)
+
+$(BA)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(BA)/libptfs.a
+	$(CC) $(CFLAGS_ALL) $(SAN) -Ilib -o $@ $< $(BA)/libptfs.a $(ZIP_LIBS)
+
+unit: $(UNIT)
+unit-asan: $(UNIT_SAN)
+
+test: all unit unit-asan
+	bash tests/run.sh
+
+demo:
+	bash scripts/demo.sh
+
+bench: all
+	bash scripts/bench.sh
+
+fixtures:
+	/usr/bin/python3 scripts/make-fixtures.py tests/fixtures
+
+install: all
+	install -D -m 0755 $(B)/ptfs $(DESTDIR)$(PREFIX)/bin/ptfs
+
+format:
+	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/*.c
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,170 @@
+/*
+ * main.c - `ptfs [options] CHECKPOINT MOUNTPOINT`.
+ *
+ * The checkpoint is opened and fully parsed before anything is mounted, so
+ * a bad file is refused with one line on stderr and no dead mount is left.
+ * Then the usual libfuse sequence: session, signal handlers (SIGINT/SIGTERM
+ * unmount cleanly), mount, daemonize unless -f, and the multi-threaded loop
+ * unless -s.
+ *
+ * Exit status: 0 after a clean unmount, 1 when the checkpoint cannot be
+ * opened or the mount fails, 2 for a usage error.
+ */
+#include "ptfs.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct cli {
+	char *encoding;
+	char *checkpoint;
+	int nonopts;
+};
+
+static const struct fuse_opt cli_opts[] = {
+	{ "encoding=%s", offsetof(struct cli, encoding), 0 },
+	FUSE_OPT_END
+};
+
+static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct cli *c = data;
+
+	(void)outargs;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	if (c->nonopts++ == 0) {
+		c->checkpoint = strdup(arg);
+		return 0; /* ours; the next one is the mountpoint, for libfuse */
+	}
+	return c->nonopts == 2 ? 1 : -1;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [options] CHECKPOINT MOUNTPOINT\n"
+		"\n"
+		"Mounts a PyTorch checkpoint (torch.save zip or legacy format) read-only:\n"
+		"its object tree as directories, each tensor as a file of raw bytes, with\n"
+		"user.pt.* extended attributes. No pickle code is ever executed.\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT\n"
+		"\n"
+		"ptfs options:\n"
+		"    -o encoding=NAME       decode Python 2 str as NAME: utf-8 (default),\n"
+		"                           ascii, latin1 or bytes (like torch.load's encoding=)\n"
+		"    -h, --help             print this help\n"
+		"    -V, --version          print the version\n"
+		"\n",
+		prog);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct pt_open_opts oo;
+	struct cli cli = { 0 };
+	struct ptfs fs = { 0 };
+	struct fuse_session *se;
+	struct fuse_loop_config *cfg;
+	struct pt_error err;
+	struct stat st;
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &cli, cli_opts, cli_proc) != 0) {
+		fprintf(stderr, "ptfs: too many arguments\n");
+		usage(stderr, argv[0]);
+		ret = 2;
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &opts) != 0) {
+		ret = 2;
+		goto out_args;
+	}
+	if (opts.show_help) {
+		usage(stdout, argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version) {
+		printf("ptfs %s\n", PTFS_VERSION);
+		printf("libfuse %s\n", fuse_pkgversion());
+		fflush(stdout); /* the next line comes from a fusermount3 child */
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_opts;
+	}
+	if (!cli.checkpoint || !opts.mountpoint) {
+		fprintf(stderr, "ptfs: %s\n", !cli.checkpoint ? "missing CHECKPOINT" : "missing MOUNTPOINT");
+		usage(stderr, argv[0]);
+		ret = 2;
+		goto out_opts;
+	}
+	pt_open_opts_default(&oo);
+	pt_error_clear(&err);
+	if (cli.encoding && pt_str_encoding_parse(cli.encoding, &oo.encoding, &err) < 0) {
+		fprintf(stderr, "ptfs: -o encoding=%s: %s\n", cli.encoding, err.msg);
+		ret = 2;
+		goto out_opts;
+	}
+	fs.path = cli.checkpoint;
+	fs.ck = pt_checkpoint_open(cli.checkpoint, &oo, &err);
+	if (!fs.ck) {
+		fprintf(stderr, "ptfs: %s\n", err.msg);
+		goto out_opts;
+	}
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.timeout = 86400.0;
+	fs.debug = opts.debug;
+	if (fstat(fs.ck->src->fd, &st) == 0)
+		fs.mtime = st.st_mtim;
+
+	fuse_opt_add_arg(&args, "-osubtype=ptfs,default_permissions");
+	se = fuse_session_new(&args, &ptfs_ops, sizeof(ptfs_ops), &fs);
+	if (!se)
+		goto out_ck;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
+		goto out_signals;
+	fuse_daemonize(opts.foreground);
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		cfg = fuse_loop_cfg_create();
+		if (!cfg) {
+			ret = 1;
+			goto out_unmount;
+		}
+		fuse_loop_cfg_set_clone_fd(cfg, opts.clone_fd);
+		fuse_loop_cfg_set_max_threads(cfg, opts.max_threads ? opts.max_threads : 16);
+		fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
+		ret = fuse_session_loop_mt(se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	ret = ret ? 1 : 0;
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_ck:
+	pt_checkpoint_close(fs.ck);
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	free(cli.checkpoint);
+	free(cli.encoding);
+	fuse_opt_free_args(&args);
+	return ret;
+}

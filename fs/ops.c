@@ -1,0 +1,475 @@
+/*
+ * ops.c - the FUSE low-level operations over the checkpoint tree.
+ *
+ * Every handler replies exactly once. The tree is immutable, so entries and
+ * attributes are cached by the kernel for fs->timeout seconds and file pages
+ * are kept between opens (keep_cache). Inode numbers are the tree's own
+ * (the root is 1) and lookups need no reference counts: forget is a no-op.
+ * Contiguous tensors are spliced straight from the checkpoint's descriptor;
+ * views are gathered by the library into a buffer of the request's size.
+ */
+#include "ptfs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIR_COOKIE_BASE 16 /* readdir offsets above this are an inode number + base */
+
+static struct ptfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+int ptfs_errno(const struct pt_error *err)
+{
+	switch (err->code) {
+	case PT_OK: return 0;
+	case PT_ERR_NOMEM: return ENOMEM;
+	case PT_ERR_IO: return err->sys_errno ? err->sys_errno : EIO;
+	case PT_ERR_INVAL: return EINVAL;
+	case PT_ERR_NOTFOUND: return ENOENT;
+	case PT_ERR_BUSY: return EBUSY;
+	case PT_ERR_UNSUPPORTED: return ENOTSUP;
+	case PT_ERR_RANGE: return ERANGE;
+	default: return EIO;
+	}
+}
+
+static void fill_attr(struct ptfs *fs, const struct pt_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
+	st->st_size = (off_t)pt_node_size(n);
+	st->st_blksize = 128 * 1024;
+	st->st_blocks = (blkcnt_t)((pt_node_size(n) + 511) / 512);
+	switch (n->kind) {
+	case PT_NODE_DIR:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		break;
+	case PT_NODE_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		break;
+	case PT_NODE_SPECIAL:
+		st->st_mode = S_IFREG | 0644;
+		st->st_nlink = 1;
+		break;
+	default:
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		break;
+	}
+}
+
+static void fill_entry(struct ptfs *fs, const struct pt_node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->ino;
+	e->generation = 1;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+	fill_attr(fs, n, &e->attr);
+}
+
+static struct pt_node *node_of(struct ptfs *fs, fuse_ino_t ino)
+{
+	return pt_tree_node(fs->ck->tree, ino);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	conn->max_readahead = 1024 * 1024;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *dir = node_of(fs, parent), *n;
+	struct fuse_entry_param e;
+
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (dir->kind != PT_NODE_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	n = pt_tree_lookup(fs->ck->tree, dir, name);
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_entry(fs, n, &e);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+	struct stat st;
+
+	(void)fi;
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fill_attr(fs, n, &st);
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct pt_node *n = node_of(fs_of(req), ino);
+
+	if (!n || n->kind != PT_NODE_LINK) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_readlink(req, n->u.data.p);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pt_node *n = node_of(fs_of(req), ino);
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n->kind != PT_NODE_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+/*
+ * Offsets: 0 starts with ".", 1 with "..", and DIR_COOKIE_BASE + ino resumes
+ * at the child with that inode, so a resumed listing costs O(1) however
+ * large the directory.
+ */
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *dir = node_of(fs, ino), *c;
+	char *buf;
+	size_t len = 0;
+
+	if (!dir || dir->kind != PT_NODE_DIR) {
+		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (off < 2) {
+		const char *dots[2] = { ".", ".." };
+		struct pt_node *who[2] = { dir, dir->parent };
+		int i;
+
+		for (i = (int)off; i < 2; i++) {
+			struct fuse_entry_param e;
+			size_t l;
+			off_t next = i == 0 ? 1 : (dir->u.dir.first ? (off_t)(DIR_COOKIE_BASE + dir->u.dir.first->ino) : 2);
+
+			fill_entry(fs, who[i], &e);
+			if (plus)
+				l = fuse_add_direntry_plus(req, buf + len, size - len, dots[i], &e, next);
+			else
+				l = fuse_add_direntry(req, buf + len, size - len, dots[i], &e.attr, next);
+			if (l > size - len)
+				goto out_reply;
+			len += l;
+		}
+		c = dir->u.dir.first;
+	} else if ((uint64_t)off >= DIR_COOKIE_BASE) {
+		c = node_of(fs, (fuse_ino_t)((uint64_t)off - DIR_COOKIE_BASE));
+		if (!c || c->parent != dir || c == dir) {
+			free(buf);
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+	} else {
+		c = NULL; /* the end */
+	}
+	for (; c; c = c->next) {
+		struct fuse_entry_param e;
+		off_t next = c->next ? (off_t)(DIR_COOKIE_BASE + c->next->ino) : 2;
+		size_t l;
+
+		fill_entry(fs, c, &e);
+		if (plus)
+			l = fuse_add_direntry_plus(req, buf + len, size - len, c->name, &e, next);
+		else
+			l = fuse_add_direntry(req, buf + len, size - len, c->name, &e.attr, next);
+		if (l > size - len)
+			break;
+		len += l;
+	}
+out_reply:
+	fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	readdir_common(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	(void)fi;
+	readdir_common(req, ino, size, off, true);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pt_node *n = node_of(fs_of(req), ino);
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n->kind == PT_NODE_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+	struct pt_error err;
+	uint64_t total, src;
+	int64_t got;
+	char *buf;
+
+	(void)fi;
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	total = pt_node_size(n);
+	if ((uint64_t)off >= total) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > total - (uint64_t)off)
+		size = (size_t)(total - (uint64_t)off);
+	if (n->kind == PT_NODE_DATA) {
+		fuse_reply_buf(req, n->u.data.p + off, size);
+		return;
+	}
+	if (n->kind != PT_NODE_TENSOR) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (fs->ck->src->fd >= 0 && pt_tensor_span(fs->ck, n->u.tensor, (uint64_t)off, &src)) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fs->ck->src->fd;
+		bv.buf[0].pos = (off_t)src;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pt_error_clear(&err);
+	got = pt_tensor_read(fs->ck, n->u.tensor, buf, size, (uint64_t)off, &err);
+	if (got < 0)
+		fuse_reply_err(req, ptfs_errno(&err));
+	else
+		fuse_reply_buf(req, buf, (size_t)got);
+	free(buf);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+	char *val = NULL;
+	ssize_t len;
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	len = ptfs_xattr_get(fs, n, name, &val);
+	if (len < 0)
+		fuse_reply_err(req, (int)-len);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else if ((size_t)len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, (size_t)len);
+	free(val);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+	char *val = NULL;
+	ssize_t len;
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	len = ptfs_xattr_list(fs, n, &val);
+	if (len < 0)
+		fuse_reply_err(req, (int)-len);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else if ((size_t)len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, (size_t)len);
+	free(val);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	fuse_reply_err(req, EACCES);
+}
+
+/* The tree is read-only: every change is refused as the 0444/0555 modes say. */
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent, (void)name;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	fuse_reply_err(req, EACCES);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ptfs *fs = fs_of(req);
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = (fs->ck->src->size + 4095) / 4096;
+	sv.f_files = fs->ck->tree->nnodes;
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	(void)ino, (void)nlookup;
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	(void)count, (void)forgets;
+	fuse_reply_none(req);
+}
+
+const struct fuse_lowlevel_ops ptfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.open = op_open,
+	.read = op_read,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.statfs = op_statfs,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.create = op_create,
+	.setattr = op_setattr,
+};

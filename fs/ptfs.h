@@ -1,0 +1,46 @@
+/*
+ * ptfs.h - the daemon's context, shared by the FUSE operations.
+ *
+ * fs/ is a thin layer: it maps FUSE requests onto the library's tree and
+ * tensor reads, and library errors onto errno. This is the only place with
+ * process-wide state (the one mounted checkpoint).
+ */
+#ifndef PTFS_H
+#define PTFS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "checkpoint.h"
+
+#define PTFS_VERSION "0.1.0"
+
+struct ptfs {
+	struct pt_checkpoint *ck;
+	const char *path; /* the checkpoint as given on the command line */
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	double timeout; /* entry and attribute cache time for the immutable tree */
+	int debug;
+};
+
+/* The low-level operations (ops.c). */
+extern const struct fuse_lowlevel_ops ptfs_ops;
+
+/* Maps a library error code to an errno value. */
+int ptfs_errno(const struct pt_error *err);
+
+/*
+ * The value of extended attribute name on node into a malloc'd buffer;
+ * returns its length, or -errno (-ENODATA for a name the node lacks).
+ */
+ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *name, char **out);
+
+/* The NUL-separated list of the node's attribute names, malloc'd; its length or -errno. */
+ssize_t ptfs_xattr_list(struct ptfs *fs, const struct pt_node *node, char **out);
+
+#endif

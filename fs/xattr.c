@@ -1,0 +1,108 @@
+/*
+ * xattr.c - the user.pt.* extended attributes (contract: "Extended
+ * attributes"). Values are computed on demand from the immutable tree; only
+ * user.pt.location depends on state that can change (the location rules).
+ */
+#include "ptfs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const common_names[] = { "user.pt.type", "user.pt.key" };
+static const char *const tensor_names[] = {
+	"user.pt.dtype", "user.pt.shape", "user.pt.stride", "user.pt.storage_offset",
+	"user.pt.storage", "user.pt.requires_grad", "user.pt.saved_location",
+	"user.pt.location",
+};
+
+static ssize_t dup_out(const char *s, char **out)
+{
+	*out = strdup(s);
+	return *out ? (ssize_t)strlen(s) : -ENOMEM;
+}
+
+static ssize_t json_ints(const int64_t *v, int n, char **out)
+{
+	size_t cap = 2 + (size_t)n * 21, len = 0;
+	char *s = malloc(cap + 1);
+	int i;
+
+	if (!s)
+		return -ENOMEM;
+	s[len++] = '[';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap + 1 - len, "%s%lld", i ? "," : "", (long long)v[i]);
+	s[len++] = ']';
+	s[len] = '\0';
+	*out = s;
+	return (ssize_t)len;
+}
+
+ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *name, char **out)
+{
+	const struct pt_tensor *t;
+	char num[32];
+
+	(void)fs;
+	if (strncmp(name, "user.pt.", 8) != 0)
+		return -ENODATA;
+	if (!strcmp(name, "user.pt.type"))
+		return dup_out(node->type, out);
+	if (!strcmp(name, "user.pt.key"))
+		return dup_out(node->key, out);
+	if (node->kind != PT_NODE_TENSOR)
+		return -ENODATA;
+	t = node->u.tensor;
+	if (!strcmp(name, "user.pt.dtype"))
+		return dup_out(pt_dtype_name(t->dtype), out);
+	if (!strcmp(name, "user.pt.shape"))
+		return json_ints(t->shape, t->ndim, out);
+	if (!strcmp(name, "user.pt.stride"))
+		return json_ints(t->stride, t->ndim, out);
+	if (!strcmp(name, "user.pt.storage_offset")) {
+		snprintf(num, sizeof(num), "%lld", (long long)t->offset);
+		return dup_out(num, out);
+	}
+	if (!strcmp(name, "user.pt.requires_grad"))
+		return dup_out(t->requires_grad ? "true" : "false", out);
+	if (!t->storage)
+		return -ENODATA;
+	if (!strcmp(name, "user.pt.storage"))
+		return dup_out(t->storage->key, out);
+	if (!strcmp(name, "user.pt.saved_location"))
+		return dup_out(t->storage->saved_location, out);
+	if (!strcmp(name, "user.pt.location"))
+		return dup_out(pt_tensor_location(t), out);
+	return -ENODATA;
+}
+
+ssize_t ptfs_xattr_list(struct ptfs *fs, const struct pt_node *node, char **out)
+{
+	size_t len = 0, i, n = 0;
+	const char *names[16];
+	char *s;
+
+	(void)fs;
+	for (i = 0; i < sizeof(common_names) / sizeof(*common_names); i++)
+		names[n++] = common_names[i];
+	if (node->kind == PT_NODE_TENSOR)
+		for (i = 0; i < sizeof(tensor_names) / sizeof(*tensor_names); i++)
+			if (node->u.tensor->storage || i < 4 || i == 5)
+				names[n++] = tensor_names[i];
+	for (i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	s = malloc(len ? len : 1);
+	if (!s)
+		return -ENOMEM;
+	len = 0;
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(names[i]) + 1;
+
+		memcpy(s + len, names[i], l);
+		len += l;
+	}
+	*out = s;
+	return (ssize_t)len;
+}

@@ -1,0 +1,73 @@
+/*
+ * checkpoint.h - one opened checkpoint: source, container, values, tree.
+ *
+ * Opening runs only the pickle: storage data is never read until a tensor
+ * is, so a 100 GB checkpoint opens in the time its pickle takes. After
+ * open everything is read-only and safe to share between threads.
+ */
+#ifndef PT_CHECKPOINT_H
+#define PT_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "error.h"
+#include "pickle.h"
+#include "source.h"
+#include "torch.h"
+#include "tree.h"
+#include "value.h"
+
+struct pt_open_opts {
+	enum pt_str_encoding encoding; /* for Python 2 strings; default UTF-8 */
+};
+
+struct pt_checkpoint {
+	struct pt_source *src;
+	struct pt_container *c;
+	struct pt_arena arena; /* the values */
+	struct pt_torch torch;
+	struct pt_value *root;
+	struct pt_tree *tree;
+};
+
+/* Default options: UTF-8. */
+void pt_open_opts_default(struct pt_open_opts *o);
+
+/*
+ * Opens the checkpoint at path: sniffs the container, runs the main pickle
+ * with the torch hooks, binds every storage to its bytes and builds the
+ * tree. Returns NULL with err filled and prefixed by the path
+ * ("model.pt: data.pkl: offset 7: ...") on any failure; nothing is left
+ * open then. The caller frees the result with pt_checkpoint_close().
+ */
+struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_opts *o,
+					 struct pt_error *err);
+
+/* Frees ck. ck may be NULL. */
+void pt_checkpoint_close(struct pt_checkpoint *ck);
+
+/*
+ * Copies up to size bytes of the tensor's content (its elements in row-major
+ * order, little-endian) starting at byte off into buf. Views are gathered
+ * through a bounded window, never the whole storage. Returns the bytes
+ * copied (0 at or past the end), or -1 with err (PT_ERR_IO, PT_ERR_STALE).
+ * Thread-safe.
+ */
+int64_t pt_tensor_read(const struct pt_checkpoint *ck, const struct pt_tensor *t, void *buf,
+		       size_t size, uint64_t off, struct pt_error *err);
+
+/*
+ * For a tensor whose content is one little-endian run in the source: sets
+ * *src_off to the source offset of content byte off and returns true. The
+ * daemon then splices from the source's descriptor.
+ */
+bool pt_tensor_span(const struct pt_checkpoint *ck, const struct pt_tensor *t, uint64_t off,
+		    uint64_t *src_off);
+
+/* The tensor's effective location: its storage's override, else the saved tag. */
+const char *pt_tensor_location(const struct pt_tensor *t);
+
+#endif

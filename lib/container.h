@@ -1,0 +1,95 @@
+/*
+ * container.h - the readers of checkpoint containers, behind one interface.
+ *
+ * A container reader finds the main pickle and the bytes of each storage
+ * record; it knows nothing of tensors. Two readers exist: the zip layout of
+ * torch >= 1.6 (zip.c) and the legacy pickle stream of torch < 1.6 (legacy.c).
+ * safetensors and sharded sets will be more readers of the same shape.
+ *
+ * Open reads only metadata (the central directory, the local headers it
+ * needs, the pickles); it never reads storage data. After the main pickle has
+ * been run, bind() gives every storage its data offset, checking that the
+ * record exists, is stored uncompressed and holds exactly nbytes.
+ */
+#ifndef PT_CONTAINER_H
+#define PT_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "source.h"
+#include "torch.h"
+
+enum pt_format {
+	PT_FORMAT_ZIP = 1,    /* torch.save >= 1.6, and TorchScript archives */
+	PT_FORMAT_LEGACY = 2, /* torch.save < 1.6 pickle stream */
+};
+
+/* One member of the container as the library sees it. */
+struct pt_record {
+	char *name;       /* relative to the prefix: "data.pkl", "data/0", "version" */
+	uint64_t offset;  /* of the first data byte in the source */
+	uint64_t size;    /* uncompressed size */
+	uint64_t csize;   /* stored size */
+	int method;       /* 0 stored, 8 deflate, ... */
+};
+
+struct pt_container;
+
+struct pt_container_ops {
+	/* Binds every storage of t to its bytes; -1 and err when one cannot be. */
+	int (*bind)(struct pt_container *c, struct pt_torch *t, struct pt_error *err);
+	/* Frees the reader's own state (not the source). */
+	void (*close)(struct pt_container *c);
+};
+
+struct pt_container {
+	const struct pt_container_ops *ops;
+	enum pt_format format;
+	struct pt_source *src;    /* borrowed; outlives the container */
+	char *prefix;             /* zip: the archive directory, without '/'; legacy: NULL */
+	unsigned char *pickle;    /* the main pickle (data.pkl), malloc'd copy */
+	size_t pickle_len;
+	struct pt_record *records; /* zip: every member in central-directory order */
+	size_t nrecords;
+	bool big_endian;          /* zip `byteorder` == "big" */
+	bool torchscript;         /* zip with constants.pkl (TorchScript) */
+	/* TorchScript 1.0/1.1 (no data.pkl): model.json, and attributes.pkl as the pickle */
+	char *model_json;
+	size_t model_json_len;
+	unsigned version;         /* zip `version` record; legacy: 1001 */
+	void *priv;               /* the reader's own state */
+};
+
+/*
+ * Sniffs src by its first bytes (never by the file name) and opens the
+ * matching reader: "PK\3\4" is zip, 80 02 8a 0a 6c fc 9c 46 is legacy.
+ * Returns a container the caller frees with pt_container_close(), or NULL
+ * with err filled: PT_ERR_FORMAT with a message naming what the file is
+ * ("not a PyTorch checkpoint (7z archive)", "truncated zip: no end of
+ * central directory record").
+ */
+struct pt_container *pt_container_open(struct pt_source *src, struct pt_error *err);
+
+/* The record named name (relative to the prefix), or NULL. Zip only. */
+const struct pt_record *pt_container_find(const struct pt_container *c,
+					  const char *name);
+
+/* Binds storages; see ops->bind. */
+int pt_container_bind(struct pt_container *c, struct pt_torch *t,
+		      struct pt_error *err);
+
+/* Frees c (not its source). c may be NULL. */
+void pt_container_close(struct pt_container *c);
+
+/* The reader entry points pt_container_open dispatches to. */
+int pt_zip_open(struct pt_container *c, struct pt_error *err);
+int pt_legacy_open(struct pt_container *c, struct pt_error *err);
+
+/* The zip reader's lookup behind pt_container_find (a binary search). */
+const struct pt_record *pt_zip_find(const struct pt_container *c,
+				    const char *name);
+
+#endif

@@ -1,0 +1,800 @@
+/*
+ * tree.c - turning the pickled object graph into directories and files.
+ *
+ * One pass over the value graph, depth-first, in pickle order, so that `ls`
+ * lists a state_dict in the order torch saved it. Each container value
+ * remembers (value->aux) the directory made for it; meeting it again makes
+ * a symlink to that directory instead of a second copy, which keeps cycles
+ * finite and shared references unexpanded. Tensors are the exception: tied
+ * weights appear as a regular file under every key that names them, all
+ * pointing at one struct pt_tensor.
+ *
+ * Lookup is one hash table over (parent, name) for the whole tree; it also
+ * serves the collision checks while dotted keys are split.
+ */
+#include "tree.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_BYTES 255
+
+struct builder {
+	struct pt_tree *t;
+	const struct pt_tree_limits *lim;
+	struct pt_error *err;
+	struct pt_node *ctl;
+};
+
+static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+
+	while (n--) {
+		h ^= *c++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static size_t bucket_of(const struct pt_tree *t, const struct pt_node *dir, const char *name)
+{
+	uint64_t h = fnv1a(&dir->ino, sizeof(dir->ino), 0xcbf29ce484222325ULL);
+
+	return (size_t)(fnv1a(name, strlen(name), h) & (t->nbuckets - 1));
+}
+
+static int rehash(struct pt_tree *t, struct pt_error *err)
+{
+	size_t nb = t->nbuckets ? t->nbuckets * 2 : 1024, i;
+	struct pt_node **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+	for (i = 1; i < t->nnodes; i++) { /* the root is never looked up */
+		struct pt_node *n = t->nodes[i];
+		size_t k = bucket_of(t, n->parent, n->name);
+
+		n->hnext = b[k];
+		b[k] = n;
+	}
+	return 0;
+}
+
+struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
+			       const char *name)
+{
+	struct pt_node *n;
+
+	if (!dir || dir->kind != PT_NODE_DIR)
+		return NULL;
+	for (n = t->buckets[bucket_of(t, dir, name)]; n; n = n->hnext)
+		if (n->parent == dir && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino)
+{
+	if (ino == 0 || ino > t->nnodes)
+		return NULL;
+	return t->nodes[ino - 1];
+}
+
+static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
+				enum pt_node_kind kind, const char *type, const char *key)
+{
+	struct pt_tree *t = b->t;
+	struct pt_node *n;
+
+	if (t->nnodes >= b->lim->max_nodes)
+		return pt_error_set(b->err, PT_ERR_LIMIT, "the tree would exceed %zu entries",
+				    b->lim->max_nodes),
+		       NULL;
+	if (t->nnodes == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct pt_node **nn = realloc(t->nodes, cap * sizeof(*nn));
+
+		if (!nn)
+			return pt_error_set(b->err, PT_ERR_NOMEM, "out of memory"), NULL;
+		t->nodes = nn;
+		t->cap = cap;
+	}
+	n = pt_arena_alloc(&t->arena, sizeof(*n), b->err);
+	if (!n)
+		return NULL;
+	n->ino = t->nnodes + 1;
+	n->name = name;
+	n->kind = kind;
+	n->type = type;
+	n->key = key;
+	t->nodes[t->nnodes++] = n;
+	if (!parent) {
+		n->parent = n;
+		return n;
+	}
+	n->parent = parent;
+	if (parent->u.dir.last)
+		parent->u.dir.last->next = n;
+	else
+		parent->u.dir.first = n;
+	parent->u.dir.last = n;
+	parent->u.dir.n++;
+	if (t->nnodes > t->nbuckets) {
+		if (rehash(t, b->err) < 0) /* rehash places n too */
+			return NULL;
+	} else {
+		size_t k = bucket_of(t, parent, name);
+
+		n->hnext = t->buckets[k];
+		t->buckets[k] = n;
+	}
+	return n;
+}
+
+static char *cat3(struct builder *b, const char *x, const char *y, const char *z)
+{
+	size_t lx = strlen(x), ly = strlen(y), lz = strlen(z);
+	char *s = pt_arena_alloc(&b->t->arena, lx + ly + lz + 1, b->err);
+
+	if (!s)
+		return NULL;
+	memcpy(s, x, lx);
+	memcpy(s + lx, y, ly);
+	memcpy(s + lx + ly, z, lz + 1);
+	return s;
+}
+
+/* "[" + repr(k) + "]" */
+static char *key_subscript(struct builder *b, const char *pkey, const struct pt_value *k)
+{
+	char *r = pt_value_repr(&b->t->arena, k, b->err);
+
+	if (!r)
+		return NULL;
+	r = cat3(b, pkey, "[", r);
+	return r ? cat3(b, r, "]", "") : NULL;
+}
+
+static bool is_identifier(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* A name usable as it is: not empty, '.', '..', no '/', not starting with '%'. */
+static bool name_ok(const char *s, size_t len, const struct pt_node *dir, const struct builder *b)
+{
+	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '%')
+		return false;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	if (memchr(s, '/', len) || memchr(s, '\0', len))
+		return false;
+	if (dir == b->t->nodes[0] && len == 5 && memcmp(s, ".ptfs", 5) == 0)
+		return false;
+	return true;
+}
+
+/* '%' + repr(k), '%' and '/' percent-encoded, long ones cut and hashed. */
+static char *escaped_name(struct builder *b, const struct pt_value *k, size_t index)
+{
+	char *r = pt_value_repr(&b->t->arena, k, b->err), *out, *o;
+	const char *p;
+	size_t len;
+
+	if (!r) {
+		char tmp[48];
+
+		if (b->err->code != PT_OK && b->err->code != PT_ERR_PICKLE)
+			return NULL;
+		pt_error_clear(b->err);
+		snprintf(tmp, sizeof(tmp), "<%s key %zu>", pt_vkind_name(k->kind), index);
+		r = cat3(b, tmp, "", "");
+		if (!r)
+			return NULL;
+	}
+	out = pt_arena_alloc(&b->t->arena, strlen(r) * 3 + 2, b->err);
+	if (!out)
+		return NULL;
+	o = out;
+	*o++ = '%';
+	for (p = r; *p; p++) {
+		if (*p == '%' || *p == '/') {
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	len = (size_t)(o - out);
+	if (len > NAME_MAX_BYTES) {
+		uint64_t h = fnv1a(r, strlen(r), 0xcbf29ce484222325ULL);
+		size_t cut = 200;
+
+		while (cut > 1 && ((unsigned char)out[cut] & 0xC0) == 0x80)
+			cut--;
+		snprintf(out + cut, 18, "~%016llx", (unsigned long long)h);
+	}
+	return out;
+}
+
+static char *arena_strndup(struct builder *b, const char *s, size_t n)
+{
+	return pt_arena_strndup(&b->t->arena, s, n, b->err);
+}
+
+static int add_value(struct builder *b, struct pt_node *parent, const char *name,
+		     const char *key, struct pt_value *v, size_t depth);
+
+/* Places a child under dir with a unique name; the escaped fallback for collisions. */
+static int add_escaped(struct builder *b, struct pt_node *dir, const struct pt_value *k,
+		       size_t index, const char *key, struct pt_value *v, size_t depth)
+{
+	char *name = escaped_name(b, k, index);
+	unsigned tries = 0;
+
+	if (!name)
+		return -1;
+	while (pt_tree_lookup(b->t, dir, name)) {
+		char suffix[24];
+
+		snprintf(suffix, sizeof(suffix), "~%u", ++tries);
+		name = cat3(b, name, suffix, "");
+		if (!name)
+			return -1;
+	}
+	return add_value(b, dir, name, key, v, depth);
+}
+
+/*
+ * A str key split at '.': walks or creates prefix directories, then the leaf.
+ * Returns 1 when the split is impossible (the caller escapes the key).
+ */
+static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
+		      const struct pt_value *k, const char *key, struct pt_value *v, size_t depth)
+{
+	const char *s = k->u.s.p, *end = s + k->u.s.len, *p, *dot;
+	struct pt_node *cur = dir, *child;
+
+	for (p = s;; p = dot + 1) {
+		dot = memchr(p, '.', (size_t)(end - p));
+		if (!name_ok(p, (size_t)((dot ? dot : end) - p), cur, b))
+			return 1;
+		if (!dot)
+			break;
+	}
+	for (p = s;; p = dot + 1) {
+		char *part;
+
+		dot = memchr(p, '.', (size_t)(end - p));
+		part = arena_strndup(b, p, (size_t)((dot ? dot : end) - p));
+		if (!part)
+			return -1;
+		child = pt_tree_lookup(b->t, cur, part);
+		if (!dot) {
+			if (child)
+				return 1;
+			return add_value(b, cur, part, key, v, depth + (size_t)(cur != dir));
+		}
+		if (child && !(child->kind == PT_NODE_DIR && child->u.dir.prefix))
+			return 1;
+		if (!child) {
+			/* "['layer1.0.*']": names the group of keys, not one key */
+			struct pt_value pv = { .kind = PT_V_STR };
+			char *ks;
+
+			pv.u.s.len = (size_t)(dot - s) + 2;
+			pv.u.s.p = pt_arena_alloc(&b->t->arena, pv.u.s.len + 1, b->err);
+			if (!pv.u.s.p)
+				return -1;
+			memcpy(pv.u.s.p, s, pv.u.s.len - 1);
+			pv.u.s.p[pv.u.s.len - 1] = '*';
+			ks = key_subscript(b, pkey, &pv);
+			if (!ks)
+				return -1;
+			child = node_new(b, cur, part, PT_NODE_DIR, "ptfs.prefix", ks);
+			if (!child)
+				return -1;
+			child->u.dir.prefix = true;
+		}
+		cur = child;
+	}
+}
+
+static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pkey,
+			  const struct pt_vdict *d, size_t depth)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		struct pt_value *k = d->k[i], *v = d->v[i];
+		char *key = key_subscript(b, pkey, k);
+		int r = 1;
+
+		if (!key) {
+			if (b->err->code == PT_ERR_NOMEM || b->err->code == PT_ERR_LIMIT)
+				return -1;
+			pt_error_clear(b->err);
+			key = cat3(b, pkey, "[<unrepresentable key>]", "");
+			if (!key)
+				return -1;
+		}
+		if (k->kind == PT_V_STR) {
+			r = add_dotted(b, dir, pkey, k, key, v, depth);
+		} else if (k->kind == PT_V_INT) {
+			char num[24];
+
+			snprintf(num, sizeof(num), "%lld", (long long)k->u.i);
+			if (!pt_tree_lookup(b->t, dir, num)) {
+				char *nm = arena_strndup(b, num, strlen(num));
+
+				r = nm ? add_value(b, dir, nm, key, v, depth) : -1;
+			}
+		}
+		if (r < 0)
+			return -1;
+		if (r == 1 && add_escaped(b, dir, k, i, key, v, depth) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int add_seq_items(struct builder *b, struct pt_node *dir, const char *pkey,
+			 const char *fmt, const struct pt_vseq *s, size_t depth)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		char num[24], sub[40], *name, *key;
+
+		snprintf(num, sizeof(num), "%zu", i);
+		snprintf(sub, sizeof(sub), fmt, i);
+		name = arena_strndup(b, num, strlen(num));
+		key = name ? cat3(b, pkey, sub, "") : NULL;
+		if (!key || add_value(b, dir, name, key, s->v[i], depth) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Entries of an nn.Module's parameter/buffer/module dict, state_dict-named. */
+static int add_module_part(struct builder *b, struct pt_node *dir, const char *pkey,
+			   const char *attr, struct pt_value *d, size_t depth)
+{
+	size_t i;
+
+	if (!d || d->kind != PT_V_DICT)
+		return 0;
+	for (i = 0; i < d->u.dict.n; i++) {
+		struct pt_value *k = d->u.dict.k[i], *v = d->u.dict.v[i];
+		char *key, *sub;
+
+		if (v->kind == PT_V_NONE)
+			continue;
+		sub = cat3(b, pkey, attr, "");
+		key = sub ? key_subscript(b, sub, k) : NULL;
+		if (!key)
+			return -1;
+		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, dir, b) &&
+		    !pt_tree_lookup(b->t, dir, k->u.s.p)) {
+			if (add_value(b, dir, k->u.s.p, key, v, depth) < 0)
+				return -1;
+		} else if (add_escaped(b, dir, k, i, key, v, depth) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool is_module_state(const struct pt_value *state)
+{
+	return state && state->kind == PT_V_DICT && pt_vdict_get_str(&state->u.dict, "_parameters") &&
+	       pt_vdict_get_str(&state->u.dict, "_modules");
+}
+
+static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
+		     const struct pt_value *state, bool skip_module_parts, size_t depth)
+{
+	struct pt_node *target = dir;
+	const char *base = pkey;
+	size_t i;
+
+	if (!state || state->kind != PT_V_DICT)
+		return 0;
+	if (skip_module_parts) {
+		/* the module's other attributes, out of the state_dict's way */
+		base = cat3(b, pkey, ".__dict__", "");
+		if (!base)
+			return -1;
+		target = node_new(b, dir, ".__dict__", PT_NODE_DIR, "dict", base);
+		if (!target)
+			return -1;
+	}
+	for (i = 0; i < state->u.dict.n; i++) {
+		struct pt_value *k = state->u.dict.k[i], *v = state->u.dict.v[i];
+		char *key;
+
+		if (skip_module_parts && k->kind == PT_V_STR &&
+		    (!strcmp(k->u.s.p, "_parameters") || !strcmp(k->u.s.p, "_buffers") ||
+		     !strcmp(k->u.s.p, "_modules")))
+			continue;
+		if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
+			key = key_subscript(b, skip_module_parts ? base : cat3(b, pkey, ".__dict__", ""), k);
+		else
+			key = cat3(b, pkey, ".", k->u.s.p);
+		if (!key)
+			return -1;
+		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, target, b) &&
+		    !pt_tree_lookup(b->t, target, k->u.s.p)) {
+			if (add_value(b, target, k->u.s.p, key, v, depth) < 0)
+				return -1;
+		} else if (add_escaped(b, target, k, i, key, v, depth) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *object_type(struct builder *b, const struct pt_value *v)
+{
+	const struct pt_value *c = v->u.obj.callable;
+
+	if (c && c->kind == PT_V_GLOBAL && !strcmp(c->u.global.module, "copyreg") &&
+	    !strcmp(c->u.global.name, "_reconstructor") && v->u.obj.args &&
+	    v->u.obj.args->u.seq.n > 0)
+		c = v->u.obj.args->u.seq.v[0];
+	if (!c || c->kind != PT_V_GLOBAL)
+		return "object";
+	if (!strcmp(c->u.global.module, "builtins"))
+		return c->u.global.name;
+	return cat3(b, c->u.global.module, ".", c->u.global.name);
+}
+
+static int add_object(struct builder *b, struct pt_node *dir, const char *pkey,
+		      struct pt_value *v, size_t depth)
+{
+	struct pt_vobj *o = &v->u.obj;
+	struct pt_value *st = o->state;
+
+	if (is_module_state(st)) {
+		if (add_module_part(b, dir, pkey, "._parameters", pt_vdict_get_str(&st->u.dict, "_parameters"), depth) < 0 ||
+		    add_module_part(b, dir, pkey, "._buffers", pt_vdict_get_str(&st->u.dict, "_buffers"), depth) < 0 ||
+		    add_module_part(b, dir, pkey, "._modules", pt_vdict_get_str(&st->u.dict, "_modules"), depth) < 0)
+			return -1;
+		return add_attrs(b, dir, pkey, st, true, depth);
+	}
+	if (st && st->kind == PT_V_TUPLE && st->u.seq.n == 2) { /* (dict, slots) */
+		if (add_attrs(b, dir, pkey, st->u.seq.v[0], false, depth) < 0 ||
+		    add_attrs(b, dir, pkey, st->u.seq.v[1], false, depth) < 0)
+			return -1;
+	} else if (st && st->kind == PT_V_DICT) {
+		if (add_attrs(b, dir, pkey, st, false, depth) < 0)
+			return -1;
+	} else if (st && st->kind != PT_V_NONE) {
+		char *key = cat3(b, pkey, ".__getstate__()", "");
+
+		if (!key || add_value(b, dir, "%state", key, st, depth) < 0)
+			return -1;
+	}
+	if (add_dict_items(b, dir, pkey, &o->items, depth) < 0)
+		return -1;
+	if (add_seq_items(b, dir, pkey, "[%zu]", &o->appends, depth) < 0)
+		return -1;
+	if (!st && !o->items.n && !o->appends.n && o->args && o->args->u.seq.n)
+		return add_seq_items(b, dir, pkey, "<arg %zu>", &o->args->u.seq, depth);
+	return 0;
+}
+
+static int add_data(struct builder *b, struct pt_node *parent, const char *name,
+		    const char *type, const char *key, const char *p, size_t len, bool nl)
+{
+	struct pt_node *n = node_new(b, parent, name, PT_NODE_DATA, type, key);
+	char *d;
+
+	if (!n)
+		return -1;
+	d = pt_arena_alloc(&b->t->arena, len + 2, b->err);
+	if (!d)
+		return -1;
+	memcpy(d, p, len);
+	if (nl)
+		d[len++] = '\n';
+	n->u.data.p = d;
+	n->u.data.len = len;
+	return 0;
+}
+
+/* The path of n from the root, as "a/b/c" (empty for the root). */
+static size_t node_depth(const struct pt_node *n)
+{
+	size_t d = 0;
+
+	while (n->parent != n) {
+		n = n->parent;
+		d++;
+	}
+	return d;
+}
+
+static int add_link(struct builder *b, struct pt_node *parent, const char *name,
+		    const char *key, const char *type, struct pt_node *target)
+{
+	const struct pt_node *x = parent, *y = target, *common;
+	size_t dx = node_depth(x), dy = node_depth(y), len = 0, i, ups = 0;
+	struct pt_node *n;
+	char *path;
+
+	while (dx > dy) {
+		x = x->parent;
+		dx--;
+		ups++;
+	}
+	while (dy > dx) {
+		y = y->parent;
+		dy--;
+	}
+	while (x != y) {
+		x = x->parent;
+		y = y->parent;
+		ups++;
+	}
+	common = x;
+	for (y = target; y != common; y = y->parent)
+		len += strlen(y->name) + 1;
+	len += ups * 3 + 2;
+	path = pt_arena_alloc(&b->t->arena, len + 1, b->err);
+	if (!path)
+		return -1;
+	for (i = 0; i < ups; i++)
+		memcpy(path + i * 3, "../", 3);
+	len = ups * 3;
+	{
+		/* append target's components below common, in order */
+		size_t pos = len, total = 0;
+
+		for (y = target; y != common; y = y->parent)
+			total += strlen(y->name) + 1;
+		pos = len + total;
+		for (y = target; y != common; y = y->parent) {
+			size_t l = strlen(y->name);
+
+			pos -= l + 1;
+			memcpy(path + pos, y->name, l);
+			path[pos + l] = '/';
+		}
+		len += total;
+	}
+	if (len == 0)
+		path[len++] = '.';
+	else
+		len--; /* drop the trailing '/' */
+	path[len] = '\0';
+	n = node_new(b, parent, name, PT_NODE_LINK, type, key);
+	if (!n)
+		return -1;
+	n->u.data.p = path;
+	n->u.data.len = len;
+	return 0;
+}
+
+static const char *value_type(struct builder *b, const struct pt_value *v)
+{
+	if (v->type)
+		return v->type;
+	switch (v->kind) {
+	case PT_V_OBJECT:
+		return object_type(b, v);
+	case PT_V_BIGINT:
+		return "int";
+	case PT_V_TENSOR:
+		return v->u.tensor->type;
+	default:
+		return pt_vkind_name(v->kind);
+	}
+}
+
+static bool is_container(const struct pt_value *v)
+{
+	switch (v->kind) {
+	case PT_V_TUPLE: case PT_V_LIST: case PT_V_SET: case PT_V_FROZENSET: case PT_V_DICT:
+	case PT_V_OBJECT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct pt_tensor *storage_as_tensor(struct builder *b, struct pt_storage *s)
+{
+	struct pt_tensor *tn = pt_arena_alloc(&b->t->arena, sizeof(*tn), b->err);
+
+	if (!tn)
+		return NULL;
+	tn->shape = pt_arena_alloc(&b->t->arena, 2 * sizeof(int64_t), b->err);
+	if (!tn->shape)
+		return NULL;
+	tn->stride = tn->shape + 1;
+	tn->storage = s;
+	tn->dtype = s->dtype;
+	tn->ndim = 1;
+	tn->shape[0] = (int64_t)s->numel;
+	tn->stride[0] = 1;
+	tn->numel = s->numel;
+	tn->nbytes = s->nbytes;
+	tn->contiguous = true;
+	tn->type = "torch.storage.TypedStorage";
+	return tn;
+}
+
+static int add_value(struct builder *b, struct pt_node *parent, const char *name,
+		     const char *key, struct pt_value *v, size_t depth)
+{
+	const char *type = value_type(b, v);
+	char text[48];
+	struct pt_node *n;
+
+	if (!type)
+		return -1;
+	if (depth > b->lim->max_depth)
+		return pt_error_set(b->err, PT_ERR_LIMIT,
+				    "the object nests deeper than %zu levels", b->lim->max_depth);
+	switch (v->kind) {
+	case PT_V_TENSOR:
+	case PT_V_STORAGE:
+		n = node_new(b, parent, name, PT_NODE_TENSOR, type, key);
+		if (!n)
+			return -1;
+		n->u.tensor = v->kind == PT_V_TENSOR ? v->u.tensor : storage_as_tensor(b, v->u.storage);
+		if (!n->u.tensor)
+			return -1;
+		if (v->kind == PT_V_STORAGE)
+			n->type = "torch.storage.TypedStorage";
+		b->t->ntensors++;
+		return 0;
+	case PT_V_NONE: case PT_V_BOOL: case PT_V_INT: case PT_V_BIGINT: case PT_V_FLOAT: {
+		char *r = pt_value_repr(&b->t->arena, v, b->err);
+
+		return r ? add_data(b, parent, name, type, key, r, strlen(r), true) : -1;
+	}
+	case PT_V_STR:
+		return add_data(b, parent, name, type, key, v->u.s.p, v->u.s.len, true);
+	case PT_V_BYTES: case PT_V_BYTEARRAY:
+		return add_data(b, parent, name, type, key, v->u.s.p, v->u.s.len, false);
+	case PT_V_GLOBAL: {
+		const char *m = v->u.global.module, *nm = v->u.global.name;
+
+		if (!strcmp(m, "torch") && pt_dtype_from_name(nm) != PT_DT_INVALID) {
+			char *s = cat3(b, "torch.", nm, "");
+
+			return s ? add_data(b, parent, name, "torch.dtype", key, s, strlen(s), true) : -1;
+		}
+		{
+			char *s = cat3(b, m, ".", nm);
+
+			return s ? add_data(b, parent, name, "ptfs.global", key, s, strlen(s), true) : -1;
+		}
+	}
+	case PT_V_PERSID:
+		snprintf(text, sizeof(text), "<persistent id>");
+		return add_data(b, parent, name, "ptfs.persid", key, text, strlen(text), true);
+	default:
+		break;
+	}
+	if (!is_container(v))
+		return pt_error_set(b->err, PT_ERR_UNSUPPORTED, "cannot show a %s", pt_vkind_name(v->kind));
+	if (v->aux)
+		return add_link(b, parent, name, key, type, v->aux);
+	n = node_new(b, parent, name, PT_NODE_DIR, type, key);
+	if (!n)
+		return -1;
+	v->aux = n;
+	switch (v->kind) {
+	case PT_V_DICT:
+		return add_dict_items(b, n, key, &v->u.dict, depth + 1);
+	case PT_V_OBJECT:
+		return add_object(b, n, key, v, depth + 1);
+	default:
+		return add_seq_items(b, n, key, "[%zu]", &v->u.seq, depth + 1);
+	}
+}
+
+struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits *limits,
+			      struct pt_error *err)
+{
+	struct pt_tree_limits def = { .max_depth = 1000, .max_nodes = 1 << 26 };
+	struct builder b = { .lim = limits ? limits : &def, .err = err };
+	struct pt_tree *t = calloc(1, sizeof(*t));
+	struct pt_node *r;
+	int rc;
+
+	if (!t)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
+	pt_arena_init(&t->arena, 0);
+	b.t = t;
+	if (rehash(t, err) < 0)
+		goto out_free;
+	r = node_new(&b, NULL, "", PT_NODE_DIR,
+		     is_container(root) ? value_type(&b, root) : "ptfs.root", "");
+	if (!r)
+		goto out_free;
+	b.ctl = node_new(&b, r, ".ptfs", PT_NODE_DIR, "ptfs.control", "");
+	if (!b.ctl)
+		goto out_free;
+	if (!is_container(root)) {
+		rc = add_value(&b, r, "value", "", root, 1);
+	} else {
+		root->aux = r;
+		switch (root->kind) {
+		case PT_V_DICT:
+			rc = add_dict_items(&b, r, "", &root->u.dict, 1);
+			break;
+		case PT_V_OBJECT:
+			rc = add_object(&b, r, "", root, 1);
+			break;
+		default:
+			rc = add_seq_items(&b, r, "", "[%zu]", &root->u.seq, 1);
+			break;
+		}
+	}
+	if (rc < 0)
+		goto out_free;
+	return t;
+
+out_free:
+	pt_tree_free(t);
+	return NULL;
+}
+
+struct pt_node *pt_tree_ctl_dir(const struct pt_tree *t)
+{
+	return t->nodes[1];
+}
+
+struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, const char *name,
+				    int special, struct pt_error *err)
+{
+	struct pt_tree_limits lim = { .max_depth = 1000, .max_nodes = SIZE_MAX };
+	struct builder b = { .t = t, .lim = &lim, .err = err };
+	struct pt_node *n;
+	char *nm = pt_arena_strndup(&t->arena, name, strlen(name), err);
+
+	if (!nm)
+		return NULL;
+	n = node_new(&b, dir, nm, PT_NODE_SPECIAL, "ptfs.control", "");
+	if (n)
+		n->u.special = special;
+	return n;
+}
+
+uint64_t pt_node_size(const struct pt_node *n)
+{
+	switch (n->kind) {
+	case PT_NODE_TENSOR:
+		return n->u.tensor->nbytes;
+	case PT_NODE_DATA:
+	case PT_NODE_LINK:
+		return n->u.data.len;
+	default:
+		return 0;
+	}
+}
+
+void pt_tree_free(struct pt_tree *t)
+{
+	if (!t)
+		return;
+	pt_arena_release(&t->arena);
+	free(t->nodes);
+	free(t->buckets);
+	free(t);
+}

@@ -1,0 +1,116 @@
+/*
+ * tree.h - the checkpoint's object graph as a directory tree.
+ *
+ * The tree is built once at open from the values the pickle machine made,
+ * and is immutable after that: the daemon may read it from many threads
+ * without locks, and the kernel may cache every entry for as long as it
+ * likes. It knows nothing of the container format.
+ *
+ * Naming (docs/tree.md): dict keys that are str are split at '.' into nested
+ * directories; a key that cannot be split or named as it is becomes one
+ * entry named '%' + repr(key), with '%' and '/' percent-encoded. Sequences
+ * name their items 0, 1, 2... A whole nn.Module shows its state_dict names.
+ * A container reached a second time (the memo shares it) becomes a
+ * symbolic link to its first place, so shared references are never
+ * expanded (a "billion laughs" pickle stays as small as its file).
+ */
+#ifndef PT_TREE_H
+#define PT_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "torch.h"
+#include "value.h"
+
+enum pt_node_kind {
+	PT_NODE_DIR,     /* u.dir */
+	PT_NODE_TENSOR,  /* u.tensor: the file is the tensor's bytes */
+	PT_NODE_DATA,    /* u.data: bytes held in memory (text of a scalar, a str, bytes) */
+	PT_NODE_LINK,    /* u.data: a relative symlink target */
+	PT_NODE_SPECIAL, /* u.special: a file the daemon serves (.ptfs/control) */
+};
+
+struct pt_node {
+	uint64_t ino;           /* 1 for the root; nodes[ino - 1] */
+	const char *name;
+	struct pt_node *parent; /* the root's parent is itself */
+	enum pt_node_kind kind;
+	const char *type;       /* user.pt.type */
+	const char *key;        /* user.pt.key */
+	struct pt_node *next;   /* next sibling, in pickle order */
+	struct pt_node *hnext;  /* next in the same lookup hash bucket */
+	union {
+		struct {
+			struct pt_node *first, *last;
+			uint32_t n;
+			bool prefix; /* made by splitting a dotted key */
+		} dir;
+		struct pt_tensor *tensor;
+		struct {
+			const char *p;
+			size_t len;
+		} data;
+		int special;
+	} u;
+};
+
+struct pt_tree {
+	struct pt_arena arena;
+	struct pt_node **nodes; /* by ino - 1 */
+	size_t nnodes, cap;
+	struct pt_node **buckets; /* lookup by (parent, name) */
+	size_t nbuckets;
+	size_t ntensors;
+};
+
+struct pt_tree_limits {
+	size_t max_depth; /* directory depth */
+	size_t max_nodes;
+};
+
+/*
+ * Builds the tree of root into a new tree. The values must stay alive while
+ * the tree is used (tensors are shared, not copied). Adds an empty `.ptfs`
+ * directory at the root (a key named `.ptfs` is escaped). Returns NULL and
+ * fills err (PT_ERR_LIMIT past a limit, PT_ERR_NOMEM). The caller frees the
+ * tree with pt_tree_free().
+ */
+struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits *limits,
+			      struct pt_error *err);
+
+/* The node with this inode number, or NULL. */
+struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino);
+
+/* The child of dir called name, or NULL. */
+struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
+			       const char *name);
+
+/* The `.ptfs` directory. */
+struct pt_node *pt_tree_ctl_dir(const struct pt_tree *t);
+
+/*
+ * Adds a special file called name under dir (the daemon's control files).
+ * Returns the node, or NULL and err. Only before the tree is shared.
+ */
+struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, const char *name,
+				    int special, struct pt_error *err);
+
+/* Frees t. t may be NULL. */
+void pt_tree_free(struct pt_tree *t);
+
+/*
+ * Formats Python's repr() of a str/bytes/int/float/bool/None/tuple key value
+ * into the arena; NULL for other kinds. Used for names and user.pt.key.
+ */
+char *pt_value_repr(struct pt_arena *a, const struct pt_value *v, struct pt_error *err);
+
+/* CPython's repr() of a float: "0.1", "1e-05", "inf". */
+void pt_repr_float(double f, char out[40]);
+
+/* The size of a node's content: tensor bytes, data length, link length, 0 for dirs. */
+uint64_t pt_node_size(const struct pt_node *n);
+
+#endif

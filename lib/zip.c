@@ -1,0 +1,833 @@
+/*
+ * zip.c - the zip reader: torch.save >= 1.6 and TorchScript archives.
+ *
+ * Format facts relied on (format.md §1, §9):
+ *  - every record is "<prefix>/<name>"; the prefix is central-directory
+ *    entry 0's name up to its first '/', whatever the file is called, and
+ *    torch reads nothing outside it, so other entries are ignored;
+ *  - the central directory is the authority for sizes and methods: torch's
+ *    local headers carry CRC 0 and sizes 0 (flag bit 3, data descriptors);
+ *  - a torch.save archive is always ZIP64 (a ZIP64 end record and locator
+ *    precede the classic end record) and stores every record uncompressed;
+ *    TorchScript deflates code/ and *.debug_pkl records only;
+ *  - a record's data starts at local header offset + 30 + the local name
+ *    length + the local extra length (the 'FB' padding lives only in the
+ *    local extra field, so the central directory cannot tell it).
+ *
+ * libzip reads the central directory, through a libzip source whose bytes
+ * come from our struct pt_source, and is the authority for names, sizes and
+ * methods. libzip 1.7 does not expose local header offsets, so the directory
+ * is also walked here just for those (honouring the ZIP64 0x0001 extra) and
+ * cross-checked with libzip's view by count and names. Local headers are
+ * read lazily: at open only for the records read then (data.pkl, byteorder,
+ * version), at bind only for the storages the pickle references, so that
+ * opening an archive of 100,000 records costs one directory read.
+ * A record's offset is 0 until its local header has been read (0 is never a
+ * data offset: a local header precedes every record).
+ *
+ * The libzip handle lives only during open: a deflated data.pkl is inflated
+ * then, and everything later reads through the source at known offsets.
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zip.h>
+
+#define PICKLE_MAX (1ULL << 30) /* data.pkl */
+#define TEXT_MAX 64             /* byteorder, version */
+#define CD_MAX (1ULL << 30)     /* central directory bytes */
+#define EOCD_LEN 22
+#define EOCD_SEARCH (EOCD_LEN + 65535)
+#define LOC64_LEN 20
+#define EOCD64_LEN 56
+#define CDH_LEN 46
+#define LFH_LEN 30
+#define U32_MAX 0xffffffffULL
+
+struct zr_priv {
+	uint64_t *lho;             /* local header offset of records[i] */
+	struct pt_record **byname; /* records sorted by name */
+};
+
+/*
+ * The state of the libzip source that reads from a struct pt_source. libzip
+ * reads the directory entry by entry; those reads are served from our copy.
+ */
+struct zsrc {
+	struct pt_source *src;
+	uint64_t pos;
+	zip_error_t error;
+	const unsigned char *cache; /* the central directory, read once */
+	uint64_t cache_off, cache_len;
+};
+
+/* One entry of our own walk of the central directory. */
+struct cd_entry {
+	const char *name; /* into cd.buf, not NUL-terminated */
+	size_t nlen;
+	uint64_t lho;
+};
+
+struct cd {
+	unsigned char *buf; /* the whole directory */
+	uint64_t off, size;
+	struct cd_entry *e;
+	uint64_t n;
+};
+
+static uint16_t get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static zip_int64_t zsrc_read(struct zsrc *zs, void *buf, zip_uint64_t len)
+{
+	struct pt_source *src = zs->src;
+	size_t n, done = 0;
+
+	if (zs->pos >= src->size)
+		return 0;
+	n = len < src->size - zs->pos ? (size_t)len : (size_t)(src->size - zs->pos);
+	if (zs->pos >= zs->cache_off && zs->pos - zs->cache_off <= zs->cache_len &&
+	    n <= zs->cache_len - (zs->pos - zs->cache_off)) {
+		memcpy(buf, zs->cache + (zs->pos - zs->cache_off), n);
+		zs->pos += n;
+		return (zip_int64_t)n;
+	}
+	while (done < n) {
+		ssize_t r = src->ops->pread(src, (char *)buf + done, n - done,
+					    zs->pos + done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			zip_error_set(&zs->error, ZIP_ER_READ, errno);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	zs->pos += done;
+	return (zip_int64_t)done;
+}
+
+static zip_int64_t zsrc_cb(void *ud, void *data, zip_uint64_t len,
+			   zip_source_cmd_t cmd)
+{
+	struct zsrc *zs = ud;
+	zip_stat_t *st;
+	zip_int64_t pos;
+
+	switch (cmd) {
+	case ZIP_SOURCE_OPEN:
+		zs->pos = 0;
+		return 0;
+	case ZIP_SOURCE_READ:
+		return zsrc_read(zs, data, len);
+	case ZIP_SOURCE_CLOSE:
+	case ZIP_SOURCE_FREE:
+		return 0;
+	case ZIP_SOURCE_STAT:
+		st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &zs->error);
+		if (!st)
+			return -1;
+		zip_stat_init(st);
+		st->size = zs->src->size;
+		st->valid |= ZIP_STAT_SIZE;
+		return sizeof(*st);
+	case ZIP_SOURCE_SEEK:
+		pos = zip_source_seek_compute_offset(zs->pos, zs->src->size, data,
+						     len, &zs->error);
+		if (pos < 0)
+			return -1;
+		zs->pos = (uint64_t)pos;
+		return 0;
+	case ZIP_SOURCE_TELL:
+		return (zip_int64_t)zs->pos;
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&zs->error, data, len);
+	case ZIP_SOURCE_SUPPORTS:
+		return ZIP_SOURCE_SUPPORTS_SEEKABLE;
+	default:
+		zip_error_set(&zs->error, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
+}
+
+/* Turns a libzip error into ours; returns -1. */
+static int zr_error_map(zip_error_t *ze, const char *what, struct pt_error *err)
+{
+	switch (zip_error_code_zip(ze)) {
+	case ZIP_ER_NOZIP:
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "truncated zip: no end of central directory record");
+	case ZIP_ER_INCONS:
+		return pt_error_set(err, PT_ERR_FORMAT, "inconsistent zip archive: %s",
+				    zip_error_strerror(ze));
+	case ZIP_ER_MEMORY:
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	case ZIP_ER_READ:
+	case ZIP_ER_SEEK:
+	case ZIP_ER_TELL:
+		return pt_error_sys(err, zip_error_code_system(ze), "%s", what);
+	case ZIP_ER_MULTIDISK:
+	case ZIP_ER_COMPNOTSUPP:
+	case ZIP_ER_ENCRNOTSUPP:
+		return pt_error_set(err, PT_ERR_UNSUPPORTED, "%s: %s", what,
+				    zip_error_strerror(ze));
+	default:
+		return pt_error_set(err, PT_ERR_FORMAT, "%s: %s", what,
+				    zip_error_strerror(ze));
+	}
+}
+
+static zip_t *zr_libzip_open(struct zsrc *zs, struct pt_error *err)
+{
+	zip_error_t ze;
+	zip_source_t *s;
+	zip_t *za = NULL;
+
+	zip_error_init(&ze);
+	s = zip_source_function_create(zsrc_cb, zs, &ze);
+	if (s)
+		za = zip_open_from_source(s, ZIP_RDONLY, &ze);
+	if (s && !za)
+		zip_source_free(s); /* the archive owns it only once open */
+	if (!za)
+		zr_error_map(&ze, "zip archive", err);
+	zip_error_fini(&ze);
+	return za;
+}
+
+/* Finds the central directory: fills *off, *size and *n from the end records. */
+static int cd_locate(struct pt_source *src, uint64_t *off, uint64_t *size,
+		     uint64_t *n, struct pt_error *err)
+{
+	unsigned char *tail, loc[LOC64_LEN], e64[EOCD64_LEN];
+	size_t tlen = src->size < EOCD_SEARCH ? (size_t)src->size : EOCD_SEARCH;
+	uint64_t eocd, z64;
+	size_t i;
+	int ret = -1;
+
+	if (tlen < EOCD_LEN)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "truncated zip: no end of central directory record");
+	tail = malloc(tlen);
+	if (!tail)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	if (pt_source_read(src, tail, tlen, src->size - tlen,
+			   "zip end of central directory", err) < 0)
+		goto out_free;
+	for (i = tlen - EOCD_LEN + 1; i-- > 0;)
+		if (memcmp(tail + i, "PK\5\6", 4) == 0)
+			break;
+	if (i == (size_t)-1) {
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "truncated zip: no end of central directory record");
+		goto out_free;
+	}
+	eocd = src->size - tlen + i;
+	*n = get16(tail + i + 10);
+	*size = get32(tail + i + 12);
+	*off = get32(tail + i + 16);
+	if (eocd >= LOC64_LEN) {
+		if (pt_source_read(src, loc, LOC64_LEN, eocd - LOC64_LEN,
+				   "zip64 end of central directory locator", err) < 0)
+			goto out_free;
+		if (memcmp(loc, "PK\6\7", 4) == 0) {
+			z64 = get64(loc + 8);
+			if (z64 > src->size || src->size - z64 < EOCD64_LEN) {
+				pt_error_set(err, PT_ERR_FORMAT,
+					     "zip64 end of central directory locator points past the end of the file");
+				goto out_free;
+			}
+			if (pt_source_read(src, e64, EOCD64_LEN, z64,
+					   "zip64 end of central directory", err) < 0)
+				goto out_free;
+			if (memcmp(e64, "PK\6\6", 4) != 0) {
+				pt_error_set(err, PT_ERR_FORMAT,
+					     "no zip64 end of central directory record where its locator points");
+				goto out_free;
+			}
+			*n = get64(e64 + 32);
+			*size = get64(e64 + 40);
+			*off = get64(e64 + 48);
+		}
+	}
+	if (*off > eocd || *size > eocd - *off) {
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "central directory (%llu bytes at offset %llu) extends past its end record",
+			     (unsigned long long)*size, (unsigned long long)*off);
+		goto out_free;
+	}
+	if (*n > *size / CDH_LEN) {
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "central directory declares %llu entries in %llu bytes",
+			     (unsigned long long)*n, (unsigned long long)*size);
+		goto out_free;
+	}
+	ret = 0;
+out_free:
+	free(tail);
+	return ret;
+}
+
+/* The local header offset of a central entry, from its ZIP64 extra if needed. */
+static int cd_entry_lho(const unsigned char *h, const unsigned char *x,
+			size_t xlen, uint64_t *lho)
+{
+	size_t at = 0, skip = 0;
+
+	*lho = get32(h + 42);
+	if (*lho != U32_MAX)
+		return 0;
+	if (get32(h + 24) == U32_MAX)
+		skip += 8;
+	if (get32(h + 20) == U32_MAX)
+		skip += 8;
+	while (at + 4 <= xlen) {
+		uint16_t id = get16(x + at), len = get16(x + at + 2);
+
+		if (len > xlen - at - 4)
+			return -1;
+		if (id == 0x0001) {
+			if (skip + 8 > len)
+				return -1;
+			*lho = get64(x + at + 4 + skip);
+			return 0;
+		}
+		at += 4 + (size_t)len;
+	}
+	return -1;
+}
+
+/* Copies a record's text for a message, replacing unprintable bytes. */
+static void text_show(char *dst, size_t cap, const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < cap; i++)
+		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+	dst[i] = '\0';
+}
+
+/* Reads and walks the central directory into cd. */
+static int cd_read(struct pt_source *src, struct cd *cd, struct pt_error *err)
+{
+	uint64_t off = 0, size = 0, i;
+	size_t at = 0;
+
+	if (cd_locate(src, &off, &size, &cd->n, err) < 0)
+		return -1;
+	cd->off = off;
+	cd->size = size;
+	if (size > CD_MAX)
+		return pt_error_set(err, PT_ERR_LIMIT,
+				    "central directory of %llu bytes exceeds the 1 GiB limit",
+				    (unsigned long long)size);
+	cd->buf = malloc(size ? (size_t)size : 1);
+	cd->e = calloc(cd->n ? (size_t)cd->n : 1, sizeof(*cd->e));
+	if (!cd->buf || !cd->e)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	if (pt_source_read(src, cd->buf, (size_t)size, off, "zip central directory",
+			   err) < 0)
+		return -1;
+	for (i = 0; i < cd->n; i++) {
+		const unsigned char *h = cd->buf + at;
+		size_t nlen, xlen, clen;
+
+		if (size - at < CDH_LEN || memcmp(h, "PK\1\2", 4) != 0)
+			return pt_error_set(err, PT_ERR_FORMAT,
+					    "central directory entry %llu is malformed",
+					    (unsigned long long)i);
+		nlen = get16(h + 28);
+		xlen = get16(h + 30);
+		clen = get16(h + 32);
+		if (size - at - CDH_LEN < nlen + xlen + clen)
+			return pt_error_set(err, PT_ERR_FORMAT,
+					    "central directory entry %llu extends past the directory",
+					    (unsigned long long)i);
+		cd->e[i].name = (const char *)h + CDH_LEN;
+		cd->e[i].nlen = nlen;
+		if (memchr(cd->e[i].name, '\0', nlen)) {
+			char show[TEXT_MAX + 1];
+
+			text_show(show, sizeof(show), h + CDH_LEN, nlen);
+			return pt_error_set(err, PT_ERR_FORMAT,
+					    "zip member '%s' has a NUL byte in its name",
+					    show);
+		}
+		if (cd_entry_lho(h, h + CDH_LEN + nlen, xlen, &cd->e[i].lho) < 0)
+			return pt_error_set(err, PT_ERR_FORMAT,
+					    "zip member %.*s: no local header offset in its ZIP64 extra field",
+					    (int)nlen, cd->e[i].name);
+		at += CDH_LEN + nlen + xlen + clen;
+	}
+	return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct pt_record *ra = *(struct pt_record *const *)a;
+	const struct pt_record *rb = *(struct pt_record *const *)b;
+
+	return strcmp(ra->name, rb->name);
+}
+
+static int rec_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct pt_record *const *)elem)->name);
+}
+
+static struct pt_record *zr_lookup(const struct pt_container *c, const char *name)
+{
+	struct zr_priv *p = c->priv;
+	struct pt_record **r;
+
+	if (!p || !p->byname)
+		return NULL;
+	r = bsearch(name, p->byname, c->nrecords, sizeof(*p->byname), rec_key_cmp);
+	return r ? *r : NULL;
+}
+
+const struct pt_record *pt_zip_find(const struct pt_container *c,
+				    const char *name)
+{
+	return zr_lookup(c, name);
+}
+
+/* Takes the prefix from entry 0 and the records under it from libzip. */
+static int zr_collect(struct pt_container *c, zip_t *za, const struct cd *cd,
+		       struct pt_error *err)
+{
+	struct zr_priv *p = c->priv;
+	zip_int64_t n = zip_get_num_entries(za, 0);
+	const char *name, *slash;
+	size_t plen, i;
+	zip_stat_t st;
+
+	if (n < 0 || (uint64_t)n != cd->n)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "the central directory holds %llu entries, libzip reads %lld",
+				    (unsigned long long)cd->n, (long long)n);
+	if (n == 0)
+		return pt_error_set(err, PT_ERR_FORMAT, "empty zip archive");
+	name = zip_get_name(za, 0, ZIP_FL_ENC_RAW);
+	if (!name)
+		return zr_error_map(zip_get_error(za), "zip member 0", err);
+	slash = strchr(name, '/');
+	if (!slash)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "zip member '%s' is not in a subdirectory (torch requires an archive directory)",
+				    name);
+	plen = (size_t)(slash - name);
+	c->prefix = strndup(name, plen);
+	c->records = calloc((size_t)n, sizeof(*c->records));
+	p->lho = calloc((size_t)n, sizeof(*p->lho));
+	p->byname = calloc((size_t)n, sizeof(*p->byname));
+	if (!c->prefix || !c->records || !p->lho || !p->byname)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	for (i = 0; i < (size_t)n; i++) {
+		struct pt_record *r = &c->records[c->nrecords];
+
+		name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
+		if (!name)
+			return zr_error_map(zip_get_error(za), "zip member", err);
+		if (strlen(name) != cd->e[i].nlen ||
+		    memcmp(name, cd->e[i].name, cd->e[i].nlen) != 0)
+			return pt_error_set(err, PT_ERR_FORMAT,
+					    "zip member %zu: the central directory names '%.*s', libzip reads '%s'",
+					    i, (int)cd->e[i].nlen, cd->e[i].name, name);
+		if (strncmp(name, c->prefix, plen) != 0 || name[plen] != '/')
+			continue;
+		if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) < 0)
+			return zr_error_map(zip_get_error(za), name, err);
+		if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
+		    st.encryption_method != ZIP_EM_NONE)
+			return pt_error_set(err, PT_ERR_UNSUPPORTED,
+					    "zip member %s is encrypted", name);
+		if (st.comp_size > c->src->size)
+			return pt_error_set(err, PT_ERR_FORMAT,
+					    "zip member %s: data extends past the end of the file",
+					    name);
+		r->name = strdup(name + plen + 1);
+		if (!r->name)
+			return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+		r->size = st.size;
+		r->csize = st.comp_size;
+		r->method = st.comp_method;
+		p->lho[c->nrecords] = cd->e[i].lho;
+		p->byname[c->nrecords] = r;
+		c->nrecords++;
+	}
+	qsort(p->byname, c->nrecords, sizeof(*p->byname), rec_cmp);
+	for (i = 1; i < c->nrecords; i++)
+		if (strcmp(p->byname[i - 1]->name, p->byname[i]->name) == 0)
+			return pt_error_set(err, PT_ERR_FORMAT, "duplicate zip member %s/%s",
+					    c->prefix, p->byname[i]->name);
+	return 0;
+}
+
+/* Reads r's local header and sets r->offset, checking the name and the bounds. */
+static int zr_locate(struct pt_container *c, struct pt_record *r,
+		      struct pt_error *err)
+{
+	struct zr_priv *p = c->priv;
+	uint64_t lho = p->lho[r - c->records], off;
+	size_t plen = strlen(c->prefix), rlen = strlen(r->name);
+	unsigned char h[LFH_LEN];
+	char what[PT_ERROR_MSG_MAX / 2];
+	char *lname;
+	size_t nlen, xlen;
+	int ret = -1;
+
+	if (r->offset)
+		return 0;
+	snprintf(what, sizeof(what), "zip member %s/%s: local header", c->prefix,
+		 r->name);
+	if (pt_source_read(c->src, h, LFH_LEN, lho, what, err) < 0)
+		return -1;
+	if (memcmp(h, "PK\3\4", 4) != 0)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "zip member %s/%s: no local header at offset %llu",
+				    c->prefix, r->name, (unsigned long long)lho);
+	nlen = get16(h + 26);
+	xlen = get16(h + 28);
+	lname = malloc(nlen + 1);
+	if (!lname)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	if (pt_source_read(c->src, lname, nlen, lho + LFH_LEN, what, err) < 0)
+		goto out_free;
+	lname[nlen] = '\0';
+	if (nlen != plen + 1 + rlen || memcmp(lname, c->prefix, plen) != 0 ||
+	    lname[plen] != '/' || memcmp(lname + plen + 1, r->name, rlen) != 0) {
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "zip member %s/%s: local header names %s", c->prefix,
+			     r->name, lname);
+		goto out_free;
+	}
+	off = lho + LFH_LEN + nlen + xlen;
+	if (off > c->src->size || r->csize > c->src->size - off) {
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "zip member %s/%s: data extends past the end of the file",
+			     c->prefix, r->name);
+		goto out_free;
+	}
+	if (r->method == 0 && r->csize != r->size) {
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "zip member %s/%s: stored, but its sizes differ (%llu, %llu compressed)",
+			     c->prefix, r->name, (unsigned long long)r->size,
+			     (unsigned long long)r->csize);
+		goto out_free;
+	}
+	r->offset = off;
+	ret = 0;
+out_free:
+	free(lname);
+	return ret;
+}
+
+/* Inflates r (method 8) through libzip into buf (r->size bytes). */
+static int zr_inflate(struct pt_container *c, zip_t *za, struct pt_record *r,
+		       unsigned char *buf, struct pt_error *err)
+{
+	char full[PT_ERROR_MSG_MAX / 2];
+	zip_int64_t idx, got, more;
+	zip_file_t *f;
+	unsigned char extra;
+	int ret = -1;
+
+	snprintf(full, sizeof(full), "%s/%s", c->prefix, r->name);
+	idx = zip_name_locate(za, full, ZIP_FL_ENC_RAW);
+	if (idx < 0)
+		return zr_error_map(zip_get_error(za), full, err);
+	f = zip_fopen_index(za, (zip_uint64_t)idx, 0);
+	if (!f)
+		return zr_error_map(zip_get_error(za), full, err);
+	got = zip_fread(f, buf, r->size);
+	if (got == (zip_int64_t)r->size) {
+		/* 0 at the end, once libzip has checked the CRC */
+		more = zip_fread(f, &extra, 1);
+		if (more < 0)
+			got = -1;
+		else if (more == 0)
+			ret = 0;
+	}
+	if (got < 0)
+		zr_error_map(zip_file_get_error(f), full, err);
+	else if (ret < 0)
+		pt_error_set(err, PT_ERR_FORMAT,
+			     "zip member %s does not inflate to the %llu bytes the directory says",
+			     full, (unsigned long long)r->size);
+	zip_fclose(f);
+	return ret;
+}
+
+/* Reads the whole of r (at most max bytes) into a malloc'd buffer *out. */
+static int zr_read_record(struct pt_container *c, zip_t *za, struct pt_record *r,
+			   uint64_t max, unsigned char **out, struct pt_error *err)
+{
+	unsigned char *buf;
+	char what[PT_ERROR_MSG_MAX / 2];
+
+	if (r->method != 0 && r->method != 8)
+		return pt_error_set(err, PT_ERR_UNSUPPORTED,
+				    "zip member %s/%s is compressed with method %d",
+				    c->prefix, r->name, r->method);
+	if (zr_locate(c, r, err) < 0)
+		return -1;
+	if (r->size > max)
+		return pt_error_set(err, PT_ERR_LIMIT,
+				    "zip member %s/%s is %llu bytes, more than the %llu-byte limit",
+				    c->prefix, r->name, (unsigned long long)r->size,
+				    (unsigned long long)max);
+	buf = malloc(r->size ? (size_t)r->size : 1);
+	if (!buf)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	snprintf(what, sizeof(what), "zip member %s/%s", c->prefix, r->name);
+	if (r->method == 0 ? pt_source_read(c->src, buf, (size_t)r->size, r->offset,
+					    what, err) :
+			     zr_inflate(c, za, r, buf, err)) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	return 0;
+}
+
+static int zr_read_byteorder(struct pt_container *c, zip_t *za,
+			      struct pt_record *r, struct pt_error *err)
+{
+	unsigned char *buf;
+	char show[TEXT_MAX + 1];
+	size_t n = (size_t)r->size;
+	int ret = 0;
+
+	if (zr_read_record(c, za, r, TEXT_MAX, &buf, err) < 0)
+		return -1;
+	if (n == 3 && memcmp(buf, "big", 3) == 0) {
+		c->big_endian = true;
+	} else if (!(n == 6 && memcmp(buf, "little", 6) == 0)) {
+		text_show(show, sizeof(show), buf, n);
+		ret = pt_error_set(err, PT_ERR_FORMAT, "byteorder record says '%s'",
+				   show);
+	}
+	free(buf);
+	return ret;
+}
+
+static int zr_read_version(struct pt_container *c, zip_t *za,
+			    struct pt_record *r, struct pt_error *err)
+{
+	unsigned char *buf;
+	char show[TEXT_MAX + 1];
+	size_t n = (size_t)r->size, i;
+	unsigned long v = 0;
+	int ret = 0;
+
+	if (zr_read_record(c, za, r, TEXT_MAX, &buf, err) < 0)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	for (i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		v = v * 10 + (unsigned long)(buf[i] - '0');
+		if (v > 0xffffffffUL)
+			break;
+	}
+	if (n == 0 || i != n) {
+		text_show(show, sizeof(show), buf, (size_t)r->size);
+		ret = pt_error_set(err, PT_ERR_FORMAT, "%s record says '%s'",
+				   r->name, show);
+	}
+	c->version = (unsigned)v;
+	free(buf);
+	return ret;
+}
+
+/*
+ * TorchScript 1.0/1.1 archives have no data.pkl: model.json describes the
+ * modules and the tensor table, attributes.pkl (optional) the attributes.
+ */
+static int zr_read_model_json(struct pt_container *c, zip_t *za, struct pt_error *err)
+{
+	struct pt_record *r = zr_lookup(c, "model.json");
+	unsigned char *buf;
+
+	if (zr_read_record(c, za, r, PICKLE_MAX, &buf, err) < 0)
+		return -1;
+	c->model_json = (char *)buf;
+	c->model_json_len = (size_t)r->size;
+	c->torchscript = true;
+	r = zr_lookup(c, "attributes.pkl");
+	if (r) {
+		if (zr_read_record(c, za, r, PICKLE_MAX, &c->pickle, err) < 0)
+			return -1;
+		c->pickle_len = (size_t)r->size;
+	}
+	r = zr_lookup(c, "version");
+	if (r && zr_read_version(c, za, r, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Reads data.pkl and the small records torch.load consults. */
+static int zr_read_records(struct pt_container *c, zip_t *za,
+			    struct pt_error *err)
+{
+	struct pt_record *r;
+
+	r = zr_lookup(c, "data.pkl");
+	if (!r && zr_lookup(c, "model.json"))
+		return zr_read_model_json(c, za, err);
+	if (!r)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "zip archive has no %s/data.pkl", c->prefix);
+	if (zr_read_record(c, za, r, PICKLE_MAX, &c->pickle, err) < 0)
+		return -1;
+	c->pickle_len = (size_t)r->size;
+	r = zr_lookup(c, "byteorder");
+	if (r && zr_read_byteorder(c, za, r, err) < 0)
+		return -1;
+	r = zr_lookup(c, ".data/version");
+	if (!r)
+		r = zr_lookup(c, "version");
+	if (r && zr_read_version(c, za, r, err) < 0)
+		return -1;
+	c->torchscript = zr_lookup(c, "constants.pkl") != NULL;
+	return 0;
+}
+
+static bool storage_key_valid(const char *key)
+{
+	return key && key[0] && !strchr(key, '/') && !strstr(key, "..");
+}
+
+/* Binds s to the record called name: it must exist, be stored, and hold s's bytes. */
+static int zr_bind_record(struct pt_container *c, struct pt_storage *s, const char *name,
+			  struct pt_error *err)
+{
+	struct pt_record *r = zr_lookup(c, name);
+
+	if (!r)
+		return pt_error_set(err, PT_ERR_FORMAT, "storage '%s': no record %s in the archive",
+				    s->key, name);
+	if (r->method != 0)
+		return pt_error_set(err, PT_ERR_UNSUPPORTED,
+				    "storage '%s': record %s is compressed (method %d); torch.save never compresses storages",
+				    s->key, name, r->method);
+	if (r->size != s->nbytes)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "storage '%s': record %s holds %llu bytes, the pickle declares %llu (%llu x %s)",
+				    s->key, name, (unsigned long long)r->size,
+				    (unsigned long long)s->nbytes, (unsigned long long)s->numel,
+				    pt_dtype_name(s->dtype));
+	if (zr_locate(c, r, err) < 0)
+		return -1;
+	s->data_offset = r->offset;
+	s->bound = true;
+	return 0;
+}
+
+static int zr_bind_one(struct pt_container *c, struct pt_torch *t,
+			struct pt_storage *s, struct pt_error *err)
+{
+	size_t klen = strlen(s->key);
+	char *name;
+	int ret;
+
+	if (c->model_json && strncmp(s->key, "tensors/", 8) == 0 &&
+	    storage_key_valid(s->key + 8))
+		return zr_bind_record(c, s, s->key, err); /* model.json names records */
+	if (!storage_key_valid(s->key))
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "storage key '%s' is not a valid record name", s->key);
+	name = malloc(klen + sizeof("constants/"));
+	if (!name)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	sprintf(name, "data/%s", s->key);
+	if (!zr_lookup(c, name) && t->torchscript) {
+		sprintf(name, "constants/%s", s->key);
+		if (!zr_lookup(c, name))
+			sprintf(name, "data/%s", s->key);
+	}
+	ret = zr_bind_record(c, s, name, err);
+	free(name);
+	return ret;
+}
+
+static int zr_bind(struct pt_container *c, struct pt_torch *t,
+		    struct pt_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < t->nstorages; i++)
+		if (zr_bind_one(c, t, t->storages[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static void zr_close(struct pt_container *c)
+{
+	struct zr_priv *p = c->priv;
+
+	if (!p)
+		return;
+	free(p->lho);
+	free(p->byname);
+	free(p);
+	c->priv = NULL;
+}
+
+static const struct pt_container_ops zr_ops = {
+	.bind = zr_bind,
+	.close = zr_close,
+};
+
+int pt_zip_open(struct pt_container *c, struct pt_error *err)
+{
+	struct zsrc zs = { .src = c->src };
+	struct cd cd = { 0 };
+	zip_t *za;
+	int ret = -1;
+
+	c->ops = &zr_ops;
+	c->priv = calloc(1, sizeof(struct zr_priv));
+	if (!c->priv)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	zip_error_init(&zs.error);
+	if (cd_read(c->src, &cd, err) < 0)
+		goto out_free_cd;
+	zs.cache = cd.buf;
+	zs.cache_off = cd.off;
+	zs.cache_len = cd.size;
+	za = zr_libzip_open(&zs, err);
+	if (!za)
+		goto out_free_cd;
+	if (zr_collect(c, za, &cd, err) < 0)
+		goto out_discard;
+	if (zr_read_records(c, za, err) < 0)
+		goto out_discard;
+	ret = 0;
+out_discard:
+	zip_discard(za);
+out_free_cd:
+	free(cd.e);
+	free(cd.buf);
+	zip_error_fini(&zs.error);
+	return ret;
+}

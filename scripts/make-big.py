@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""Write large or many-tensor checkpoints for ptfs benchmarks.
+
+Usage:
+  /usr/bin/python3 scripts/make-big.py PATH --gib N [--tensors K]
+      about N GiB (N may be fractional) of float32 in K 1-D tensors (default 4),
+      keys layer{i}.weight; tensor i is filled with the value i + 1.
+  /usr/bin/python3 scripts/make-big.py PATH --small K
+      K tensors of 16 float32 each, keys layer{i//10}.sub{i%10}.weight,
+      tensor i holding i*16 .. i*16+15.
+
+Both write torch's zip format with torch.save (the whole checkpoint is held in
+memory while saving).  Values are cheap to make (fill_/arange, not random) and
+easy to check: byte 0 of tensor i is float(i + 1) in --gib mode.
+"""
+
+import argparse
+import collections
+import os
+import sys
+import time
+
+import torch
+
+
+def big(gib, k):
+    n = int(gib * 2**30) // 4 // k
+    if n < 1:
+        sys.exit("make-big: --gib too small for that many tensors")
+    d = collections.OrderedDict()
+    for i in range(k):
+        d[f"layer{i}.weight"] = torch.empty(n, dtype=torch.float32).fill_(i + 1)
+    return d
+
+
+def small(k):
+    flat = torch.arange(k * 16, dtype=torch.float32)
+    # clone: each tensor gets its own storage, like a real state dict
+    return collections.OrderedDict(
+        (f"layer{i // 10}.sub{i % 10}.weight", flat[i * 16:(i + 1) * 16].clone()) for i in range(k))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--gib", type=float, help="total size in GiB")
+    g.add_argument("--small", type=int, metavar="K", help="write K tiny tensors")
+    ap.add_argument("--tensors", type=int, default=4, metavar="K", help="tensors in --gib mode")
+    a = ap.parse_args()
+    t0 = time.time()
+    obj = small(a.small) if a.small is not None else big(a.gib, a.tensors)
+    torch.save(obj, a.path)
+    print(f"{a.path}: {len(obj)} tensors, {os.path.getsize(a.path)} bytes, "
+          f"{time.time() - t0:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

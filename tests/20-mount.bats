@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# Mounting fixtures: names, bytes, attributes, links and refusals, exactly.
+
+load helpers
+
+setup() {
+	load_libs
+	need_fuse
+}
+
+@test "demo: the tree lists keys in pickle order, split at dots" {
+	mount_ckpt "$FIX/17_demo.pt"
+	run ls -U "$MNT"
+	assert_output "$(printf 'layer1\nepoch')"
+	run ls -U "$MNT/layer1"
+	assert_output "$(printf 'weight\nbias')"
+	run ls -A -U "$MNT"
+	assert_output "$(printf '.ptfs\nlayer1\nepoch')"
+}
+
+@test "demo: a tensor file holds its float32 elements, little-endian" {
+	mount_ckpt "$FIX/17_demo.pt"
+	python3 -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<12f", *range(12)))' >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$MNT/layer1/weight"
+	python3 -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<3f", 0.5, -0.5, 1.5))' >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$MNT/layer1/bias"
+}
+
+@test "demo: every attribute of a tensor, exactly" {
+	mount_ckpt "$FIX/17_demo.pt"
+	run getfattr --absolute-names -d -m - "$MNT/layer1/weight"
+	assert_output "# file: $MNT/layer1/weight
+user.pt.dtype=\"float32\"
+user.pt.key=\"['layer1.weight']\"
+user.pt.location=\"cuda:1\"
+user.pt.requires_grad=\"false\"
+user.pt.saved_location=\"cuda:1\"
+user.pt.shape=\"[3,4]\"
+user.pt.storage=\"0\"
+user.pt.storage_offset=\"0\"
+user.pt.stride=\"[4,1]\"
+user.pt.type=\"torch.Tensor\""
+}
+
+@test "demo: scalars are repr text, directories carry type and key" {
+	mount_ckpt "$FIX/17_demo.pt"
+	run cat "$MNT/epoch"
+	assert_output "12"
+	[ "$(stat -c %s "$MNT/epoch")" = 3 ]
+	run getfattr --absolute-names -d -m - "$MNT/epoch"
+	assert_output "# file: $MNT/epoch
+user.pt.key=\"['epoch']\"
+user.pt.type=\"int\""
+	run getfattr --absolute-names --only-values -n user.pt.type "$MNT"
+	assert_output "collections.OrderedDict"
+	run getfattr --absolute-names --only-values -n user.pt.type "$MNT/layer1"
+	assert_output "ptfs.prefix"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/layer1"
+	assert_output "['layer1.*']"
+}
+
+@test "modes, sizes, owner and times" {
+	mount_ckpt "$FIX/17_demo.pt"
+	[ "$(stat -c '%a %F %s' "$MNT/layer1/weight")" = "444 regular file 48" ]
+	[ "$(stat -c '%a %F' "$MNT/layer1")" = "555 directory" ]
+	[ "$(stat -c '%a %F' "$MNT")" = "555 directory" ]
+	[ "$(stat -c '%u %g' "$MNT/layer1/weight")" = "$(id -u) $(id -g)" ]
+	[ "$(stat -c %Y "$MNT/layer1/weight")" = "$(stat -c %Y "$FIX/17_demo.pt")" ]
+}
+
+@test "unknown attributes answer ENODATA, not ENOSYS" {
+	mount_ckpt "$FIX/17_demo.pt"
+	run getfattr --absolute-names -n user.pt.nope "$MNT/layer1/weight"
+	assert_failure
+	assert_output "$MNT/layer1/weight: user.pt.nope: No such attribute"
+	run getfattr --absolute-names -n user.pt.dtype "$MNT/epoch"
+	assert_output "$MNT/epoch: user.pt.dtype: No such attribute"
+	run getfattr --absolute-names -n trusted.x "$MNT/epoch"
+	assert_output "$MNT/epoch: trusted.x: No such attribute"
+	# and the kernel keeps asking: a known one still works afterwards
+	run getfattr --absolute-names --only-values -n user.pt.dtype "$MNT/layer1/weight"
+	assert_output "float32"
+}
+
+@test "the tree is read-only: writes, creates, removals are refused" {
+	mount_ckpt "$FIX/17_demo.pt"
+	run bash -c "echo x > '$MNT/epoch'"
+	assert_failure
+	assert_output --partial "Permission denied"
+	run bash -c "echo x > '$MNT/newfile'"
+	assert_output --partial "Permission denied"
+	run rm -f "$MNT/epoch"
+	assert_output --partial "Permission denied"
+	run mkdir "$MNT/d"
+	assert_output --partial "Permission denied"
+	run setfattr -n user.pt.dtype -v int8 "$MNT/layer1/weight"
+	assert_failure
+	cmp <(cat "$MNT/epoch") <(echo 12)
+}
+
+@test "reads at any offset and length match the whole file, views included" {
+	mount_ckpt "$FIX/04_views.pt"
+	run python3 - "$MNT" <<'PY'
+import os, sys
+root = sys.argv[1]
+n = 0
+for name in sorted(os.listdir(root)):
+    p = os.path.join(root, name)
+    if not os.path.isfile(p):
+        continue
+    whole = open(p, "rb").read()
+    assert len(whole) == os.stat(p).st_size, name
+    fd = os.open(p, os.O_RDONLY)
+    for off in range(0, len(whole) + 2):
+        for ln in (1, 3, 5, 17, 4096):
+            got = os.pread(fd, ln, off)
+            assert got == whole[off:off + ln], (name, off, ln)
+            n += 1
+    os.close(fd)
+print(n)
+PY
+	assert_success
+	[ "$output" -gt 3000 ]
+}
+
+@test "a transposed view's bytes are gathered in row-major order" {
+	mount_ckpt "$FIX/04_views.pt"
+	run python3 - "$MNT" <<'PY'
+import struct, sys
+root = sys.argv[1]
+base = struct.unpack("<24f", open(root + "/base", "rb").read())
+t = struct.unpack("<24f", open(root + "/t", "rb").read())
+want = [base[r * 6 + c] for c in range(6) for r in range(4)]
+print("ok" if list(t) == want else f"bad {t} {want}")
+PY
+	assert_output "ok"
+	run getfattr --absolute-names --only-values -n user.pt.stride "$MNT/t"
+	assert_output "[1,6]"
+}
+
+@test "awkward keys: escaped names, every entry reachable" {
+	mount_ckpt "$FIX/14_awkward_keys.pt"
+	run ls -U "$MNT"
+	assert_line "a"
+	assert_line "%'a.b'"
+	assert_line "%''"
+	assert_line "%'.'"
+	assert_line "%'..'"
+	assert_line "%'x%2Fy'"
+	assert_line "%'with\\x00nul'"
+	assert_line "%'.ptfs'"
+	assert_line "%(1, 'a')"
+	assert_line "3"
+	assert_line "%'%25'"
+	assert_line "-1"
+	assert_line "%-1"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/%-1"
+	assert_output "[-1]"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/-1"
+	assert_output "['-1']"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/%'x%2Fy'"
+	assert_output "['x/y']"
+	long=$(ls "$MNT" | grep '^%.kkkk')
+	[ "${#long}" -le 255 ]
+	[[ "$long" =~ ~[0-9a-f]{16}$ ]]
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/$long"
+	assert_output "['$(printf 'k%.0s' $(seq 300))']"
+	[ -d "$MNT/.ptfs" ]
+	[ "$(getfattr --absolute-names --only-values -n user.pt.type "$MNT/.ptfs")" = "ptfs.control" ]
+}
+
+@test "a container shared by the memo is a symlink to its first place" {
+	mount_ckpt "$FIX/18_shared_containers.pt"
+	[ "$(readlink "$MNT/cfg2")" = "cfg1" ]
+	[ "$(readlink "$MNT/both/0")" = "../cfg1" ]
+	[ "$(cat "$MNT/cfg2/depth")" = "3" ]
+	[ "$(stat -c %F "$MNT/both/1")" = "symbolic link" ]
+	cmp "$MNT/cfg1/w" "$MNT/both/1/w"
+}
+
+@test "tied weights: one tensor under several names, same bytes and storage" {
+	mount_ckpt "$FIX/05_tied.pt"
+	cmp "$MNT/enc/w" "$MNT/dec/w"
+	cmp "$MNT/enc/w" "$MNT/lst/0"
+	[ "$(getfattr --only-values -n user.pt.storage "$MNT/enc/w")" = "$(getfattr --only-values -n user.pt.storage "$MNT/dec/w")" ]
+}
+
+@test "a whole nn.Module shows its state_dict names" {
+	mount_ckpt "$FIX/09_whole_model.pt"
+	run ls -U "$MNT"
+	assert_output "$(printf '0\n1\n2')"
+	run ls -U "$MNT/0"
+	assert_output "$(printf 'weight\nbias')"
+	[ "$(getfattr --only-values -n user.pt.type "$MNT/0")" = "torch.nn.modules.linear.Linear" ]
+	[ "$(getfattr --only-values -n user.pt.type "$MNT/0/weight")" = "torch.nn.parameter.Parameter" ]
+	[ "$(getfattr --only-values -n user.pt.key "$MNT/2/bias")" = "._modules['2']._parameters['bias']" ]
+	[ "$(getfattr --only-values -n user.pt.requires_grad "$MNT/2/bias")" = "true" ]
+	[ "$(cat "$MNT/0/.__dict__/training")" = "True" ]
+	[ "$(cat "$MNT/0/.__dict__/in_features")" = "4" ]
+}
+
+@test "an optimizer checkpoint: int keys, param_groups, scalars" {
+	mount_ckpt "$FIX/08_optimizer.pt"
+	[ "$(cat "$MNT/epoch")" = "12" ]
+	[ "$(cat "$MNT/loss")" = "0.25" ]
+	[ "$(cat "$MNT/name")" = "run-1" ]
+	[ "$(cat "$MNT/big")" = "1180591620717411303424" ]
+	[ "$(cat "$MNT/flags/1")" = "None" ]
+	[ "$(cat "$MNT/optimizer/param_groups/0/lr")" = "0.001" ]
+	[ "$(cat "$MNT/optimizer/param_groups/0/betas/1")" = "0.999" ]
+	[ "$(cat "$MNT/optimizer/param_groups/0/eps")" = "1e-08" ]
+	[ "$(getfattr --only-values -n user.pt.key "$MNT/optimizer/state/0/exp_avg")" = "['optimizer']['state'][0]['exp_avg']" ]
+	[ "$(getfattr --only-values -n user.pt.type "$MNT/optimizer/param_groups/0/betas")" = "tuple" ]
+	[ "$(stat -c %s "$MNT/model/0/weight")" = 48 ]
+}
+
+@test "location tags other than cpu, in zip and legacy files" {
+	mount_ckpt "$FIX/12_cuda_tags.pt"
+	[ "$(getfattr --only-values -n user.pt.saved_location "$MNT/fc1/weight")" = "cuda:1" ]
+	[ "$(getfattr --only-values -n user.pt.saved_location "$MNT/fc2/weight")" = "cuda:0" ]
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc2/bias")" = "cuda:2" ]
+	mount_ckpt "$FIX/13_legacy_cuda.pt"
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/w")" = "cuda:0" ]
+	[ "$(stat -c %s "$MNT/w")" = 16 ]
+}
+
+@test "find sees every entry with its type from readdir alone" {
+	mount_ckpt "$FIX/08_optimizer.pt"
+	files=$("$INSPECT" "$FIX/08_optimizer.pt" | awk -F'\t' '$2=="tensor"||$2=="data"' | wc -l)
+	dirs=$("$INSPECT" "$FIX/08_optimizer.pt" | awk -F'\t' '$2=="dir"' | wc -l)
+	[ "$(find "$MNT" -mindepth 1 -type f | wc -l)" = "$files" ]
+	[ "$(find "$MNT" -mindepth 1 -type d | wc -l)" = "$dirs" ]
+}
+
+@test "a large directory lists completely across many readdir calls" {
+	python3 "$ROOT/tests/mkzip.py" "$BATS_TEST_TMPDIR/many.pt" '{"k%05d" % i: i for i in range(5000)}'
+	mount_ckpt "$BATS_TEST_TMPDIR/many.pt"
+	[ "$(ls -U "$MNT" | wc -l)" = 5000 ]
+	[ "$(ls -U "$MNT" | head -n 1)" = k00000 ]
+	[ "$(ls -U "$MNT" | tail -n 1)" = k04999 ]
+	[ "$(cat "$MNT/k04321")" = 4321 ]
+	[ "$(find "$MNT" -type f | wc -l)" = 5000 ]
+}
+
+@test "16 concurrent readers get the same bytes" {
+	mount_ckpt "$FIX/01_dtypes.pt"
+	for i in $(seq 16); do
+		(for f in "$MNT"/*; do cat "$f"; done | sha256sum >"$BATS_TEST_TMPDIR/sum.$i") &
+	done
+	wait
+	[ "$(cat "$BATS_TEST_TMPDIR"/sum.* | sort -u | wc -l)" = 1 ]
+}
+
+@test "the shared benign sample mounts with the bytes it documents" {
+	need_shared
+	mount_ckpt "$SHARED/hostile/synth/benign_tiny_state_dict.pt"
+	python3 -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<12f", *range(12)))' >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$MNT/w"
+}
+
+@test "-o encoding= decodes Python 2 strings as torch.load(encoding=) does" {
+	# SHORT_BINSTRING 'caf\xe9' under key 's': protocol 2, as Python 2 wrote it
+	python3 "$ROOT/tests/mkzip.py" "$BATS_TEST_TMPDIR/py2.pt" "b'\\x80\\x02}q\\x00X\\x01\\x00\\x00\\x00sU\\x04caf\\xe9s.'"
+	run "$PTFS" "$BATS_TEST_TMPDIR/py2.pt" "$BATS_TEST_TMPDIR"
+	assert_failure 1
+	assert_output "ptfs: $BATS_TEST_TMPDIR/py2.pt: data.pkl: offset 11: SHORT_BINSTRING: invalid UTF-8 at byte 3 (try encoding latin1 or bytes)"
+	mount_ckpt "$BATS_TEST_TMPDIR/py2.pt" -o encoding=latin1
+	[ "$(cat "$MNT/s")" = "café" ]
+	[ "$(getfattr --only-values -n user.pt.type "$MNT/s")" = "str" ]
+	mount_ckpt "$BATS_TEST_TMPDIR/py2.pt" -o encoding=bytes
+	printf 'caf\xe9' | cmp - "$MNT/s"
+	[ "$(getfattr --only-values -n user.pt.type "$MNT/s")" = "bytes" ]
+}
