@@ -269,6 +269,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct pt_error err;
 	uint64_t total, src;
 	int64_t got;
+	int span;
 	char *buf;
 
 	(void)fi;
@@ -291,7 +292,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (fs->ck->src->fd >= 0 && pt_tensor_span(fs->ck, n->u.tensor, (uint64_t)off, &src)) {
+	pt_error_clear(&err);
+	span = fs->ck->src->fd >= 0 ? pt_tensor_span(fs->ck, n->u.tensor, (uint64_t)off, &src, &err) : 0;
+	if (span < 0) {
+		fuse_reply_err(req, ptfs_errno(&err));
+		return;
+	}
+	if (span > 0) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;

@@ -61,11 +61,13 @@ int64_t pt_tensor_read(const struct pt_checkpoint *ck, const struct pt_tensor *t
 
 /*
  * For a tensor whose content is one little-endian run in the source: sets
- * *src_off to the source offset of content byte off and returns true. The
- * daemon then splices from the source's descriptor.
+ * *src_off to the source offset of content byte off and returns 1; the
+ * daemon then splices from the source's descriptor. 0 when the content must
+ * be gathered (pt_tensor_read); -1 with err when the storage's record
+ * cannot be located (a bad local header).
  */
-bool pt_tensor_span(const struct pt_checkpoint *ck, const struct pt_tensor *t, uint64_t off,
-		    uint64_t *src_off);
+int pt_tensor_span(const struct pt_checkpoint *ck, const struct pt_tensor *t, uint64_t off,
+		   uint64_t *src_off, struct pt_error *err);
 
 /* The tensor's effective location: its storage's override, else the saved tag. */
 const char *pt_tensor_location(const struct pt_tensor *t);

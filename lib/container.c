@@ -88,6 +88,7 @@ struct pt_container *pt_container_open(struct pt_source *src, struct pt_error *e
 		return NULL;
 	}
 	c->src = src;
+	pthread_mutex_init(&c->lock, NULL);
 	c->format = (enum pt_format)fmt;
 	if (fmt == PT_FORMAT_ZIP)
 		ret = pt_zip_open(c, err);
@@ -114,6 +115,24 @@ int pt_container_bind(struct pt_container *c, struct pt_torch *t,
 	return c->ops->bind(c, t, err);
 }
 
+int pt_container_locate(struct pt_container *c, struct pt_storage *s, struct pt_error *err)
+{
+	int ret = 0;
+
+	if (__atomic_load_n(&s->bound, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!c->ops->locate)
+		return pt_error_set(err, PT_ERR_IO, "storage '%s' has no data", s->key);
+	pthread_mutex_lock(&c->lock);
+	if (!s->bound) {
+		ret = c->ops->locate(c, s, err);
+		if (ret == 0)
+			__atomic_store_n(&s->bound, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 void pt_container_close(struct pt_container *c)
 {
 	size_t i;
@@ -128,5 +147,6 @@ void pt_container_close(struct pt_container *c)
 	free(c->prefix);
 	free(c->pickle);
 	free(c->model_json);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

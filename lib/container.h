@@ -8,14 +8,18 @@
  *
  * Open reads only metadata (the central directory, the local headers it
  * needs, the pickles); it never reads storage data. After the main pickle has
- * been run, bind() gives every storage its data offset, checking that the
- * record exists, is stored uncompressed and holds exactly nbytes.
+ * been run, bind() checks every storage against its record (it exists, is
+ * stored uncompressed, holds exactly nbytes) from the directory alone, and
+ * gives it its data offset when that costs no I/O (legacy); a zip storage's
+ * offset needs its local header, read on first use by
+ * pt_container_locate(), so mounting 100,000 tensors reads no local header.
  */
 #ifndef PT_CONTAINER_H
 #define PT_CONTAINER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -39,8 +43,10 @@ struct pt_record {
 struct pt_container;
 
 struct pt_container_ops {
-	/* Binds every storage of t to its bytes; -1 and err when one cannot be. */
+	/* Checks every storage of t against its record; -1 and err when one fails. */
 	int (*bind)(struct pt_container *c, struct pt_torch *t, struct pt_error *err);
+	/* Sets s->data_offset of a storage bind() checked; -1 and err on failure. */
+	int (*locate)(struct pt_container *c, struct pt_storage *s, struct pt_error *err);
 	/* Frees the reader's own state (not the source). */
 	void (*close)(struct pt_container *c);
 };
@@ -61,6 +67,7 @@ struct pt_container {
 	size_t model_json_len;
 	unsigned version;         /* zip `version` record; legacy: 1001 */
 	void *priv;               /* the reader's own state */
+	pthread_mutex_t lock;     /* serializes pt_container_locate */
 };
 
 /*
@@ -80,6 +87,13 @@ const struct pt_record *pt_container_find(const struct pt_container *c,
 /* Binds storages; see ops->bind. */
 int pt_container_bind(struct pt_container *c, struct pt_torch *t,
 		      struct pt_error *err);
+
+/*
+ * Makes sure s->data_offset is known, reading its local header the first
+ * time (thread-safe; later calls cost one atomic load). Returns 0, or -1 with
+ * err (PT_ERR_FORMAT for a bad local header, PT_ERR_IO).
+ */
+int pt_container_locate(struct pt_container *c, struct pt_storage *s, struct pt_error *err);
 
 /* Frees c (not its source). c may be NULL. */
 void pt_container_close(struct pt_container *c);

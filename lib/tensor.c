@@ -17,13 +17,15 @@
 
 #define PT_WINDOW (256 * 1024)
 
-bool pt_tensor_span(const struct pt_checkpoint *ck, const struct pt_tensor *t, uint64_t off,
-		    uint64_t *src_off)
+int pt_tensor_span(const struct pt_checkpoint *ck, const struct pt_tensor *t, uint64_t off,
+		   uint64_t *src_off, struct pt_error *err)
 {
-	if (!t->contiguous || !t->storage || !t->storage->bound || ck->c->big_endian)
-		return false;
+	if (!t->contiguous || !t->storage || ck->c->big_endian)
+		return 0;
+	if (pt_container_locate(ck->c, t->storage, err) < 0)
+		return -1;
 	*src_off = t->storage->data_offset + (uint64_t)t->offset * pt_dtype_size(t->dtype) + off;
-	return true;
+	return 1;
 }
 
 /* Swaps each element of elsize bytes; complex numbers swap each half. */
@@ -146,9 +148,11 @@ int64_t pt_tensor_read(const struct pt_checkpoint *ck, const struct pt_tensor *t
 		return 0;
 	if (size > t->nbytes - off)
 		size = (size_t)(t->nbytes - off);
-	if (!t->storage || !t->storage->bound)
+	if (!t->storage)
 		return pt_error_set(err, PT_ERR_IO, "tensor has no data in the checkpoint");
-	if (pt_tensor_span(ck, t, off, &src)) {
+	if (pt_container_locate(ck->c, t->storage, err) < 0)
+		return -1;
+	if (pt_tensor_span(ck, t, off, &src, err) > 0) {
 		if (pt_source_read(ck->src, buf, size, src, t->storage->key, err) < 0)
 			return -1;
 		return (int64_t)size;

@@ -27,7 +27,8 @@ struct pt_storage {
 	char *saved_location;   /* the tag in the file: "cpu", "cuda:1" */
 	char *location;         /* effective location; owned by the checkpoint's rules */
 	uint64_t data_offset;   /* where its bytes start in the source (bound by the container) */
-	bool bound;             /* data_offset is valid */
+	bool bound;             /* data_offset is valid (read with __atomic_load_n) */
+	void *rec;              /* the container's record for it, until bound */
 	unsigned index;         /* position in the checkpoint's storage table */
 	struct pt_storage *hnext; /* next in the same key hash bucket */
 };

@@ -736,10 +736,17 @@ static int zr_bind_record(struct pt_container *c, struct pt_storage *s, const ch
 				    s->key, name, (unsigned long long)r->size,
 				    (unsigned long long)s->nbytes, (unsigned long long)s->numel,
 				    pt_dtype_name(s->dtype));
+	s->rec = r; /* its local header is read on first use: zr_locate_storage */
+	return 0;
+}
+
+static int zr_locate_storage(struct pt_container *c, struct pt_storage *s, struct pt_error *err)
+{
+	struct pt_record *r = s->rec;
+
 	if (zr_locate(c, r, err) < 0)
 		return -1;
 	s->data_offset = r->offset;
-	s->bound = true;
 	return 0;
 }
 
@@ -795,6 +802,7 @@ static void zr_close(struct pt_container *c)
 
 static const struct pt_container_ops zr_ops = {
 	.bind = zr_bind,
+	.locate = zr_locate_storage,
 	.close = zr_close,
 };
 

@@ -360,6 +360,10 @@ static void test_zip_made(void)
 		t = make_torch(2, keys, dts, numels);
 		t->torchscript = true;
 		CHECK_INT(pt_container_bind(o.c, t, &err), 0);
+		/* zip storages are located lazily, on first use */
+		CHECK(!t->storages[0]->bound && !t->storages[1]->bound);
+		CHECK_INT(pt_container_locate(o.c, t->storages[0], &err), 0);
+		CHECK_INT(pt_container_locate(o.c, t->storages[1], &err), 0);
 		CHECK(t->storages[0]->bound && t->storages[1]->bound);
 		check_bytes(o.src, t->storages[0]->data_offset, data0, sizeof(data0));
 		check_bytes(o.src, t->storages[1]->data_offset, const0, sizeof(const0));
@@ -585,7 +589,11 @@ static void test_realworld(const char *shared)
 		r = pt_container_find(o.c, ".data/serialization_id");
 		CHECK(r && r->size == 40);
 		CHECK_INT(pt_container_bind(o.c, t, &err), 0);
+		CHECK(!t->storages[0]->bound);
+		CHECK_INT(pt_container_locate(o.c, t->storages[0], &err), 0);
 		CHECK(t->storages[0]->bound);
+		CHECK_INT(t->storages[0]->data_offset, 448);
+		CHECK_INT(pt_container_locate(o.c, t->storages[0], &err), 0); /* idempotent */
 		CHECK_INT(t->storages[0]->data_offset, 448);
 		free_torch(t);
 	}
