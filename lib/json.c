@@ -6,6 +6,7 @@
  */
 #include "json.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,12 @@ static struct pt_value *jp_string(struct jp *j)
 	return v;
 }
 
+static bool jp_digit(const struct jp *j)
+{
+	return j->pos < j->len && j->p[j->pos] >= '0' && j->p[j->pos] <= '9';
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and nothing else */
 static struct pt_value *jp_number(struct jp *j)
 {
 	size_t start = j->pos;
@@ -162,19 +169,42 @@ static struct pt_value *jp_number(struct jp *j)
 
 	if (j->pos < j->len && j->p[j->pos] == '-')
 		j->pos++;
-	while (j->pos < j->len && strchr("0123456789.eE+-", j->p[j->pos])) {
-		if (strchr(".eE", j->p[j->pos]))
-			integral = false;
+	if (!jp_digit(j))
+		return jp_fail(j, j->pos == start ? "unexpected character" : "bad number"), NULL;
+	if (j->p[j->pos] == '0') {
 		j->pos++;
+	} else {
+		while (jp_digit(j))
+			j->pos++;
 	}
-	if (j->pos == start || j->pos - start >= sizeof(buf))
-		return jp_fail(j, "bad number"), NULL;
+	if (j->pos < j->len && j->p[j->pos] == '.') {
+		integral = false;
+		j->pos++;
+		if (!jp_digit(j))
+			return jp_fail(j, "bad number"), NULL;
+		while (jp_digit(j))
+			j->pos++;
+	}
+	if (j->pos < j->len && (j->p[j->pos] == 'e' || j->p[j->pos] == 'E')) {
+		integral = false;
+		j->pos++;
+		if (j->pos < j->len && (j->p[j->pos] == '+' || j->p[j->pos] == '-'))
+			j->pos++;
+		if (!jp_digit(j))
+			return jp_fail(j, "bad number"), NULL;
+		while (jp_digit(j))
+			j->pos++;
+	}
+	if (j->pos - start >= sizeof(buf))
+		return jp_fail(j, "number too long"), NULL;
 	memcpy(buf, j->p + start, j->pos - start);
 	buf[j->pos - start] = '\0';
 	if (integral) {
-		long long i = strtoll(buf, &end, 10);
+		long long i;
 
-		if (*end == '\0' && !(i == LLONG_MAX || i == LLONG_MIN))
+		errno = 0;
+		i = strtoll(buf, &end, 10);
+		if (*end == '\0' && errno == 0)
 			return pt_value_int(j->a, i, j->err);
 	}
 	v = pt_value_new(j->a, PT_V_FLOAT, j->err);

@@ -183,6 +183,37 @@ static size_t utf8_len(const unsigned char *p, size_t left)
 	return n > left ? 1 : n;
 }
 
+static unsigned decode_cp(const unsigned char *p, size_t l)
+{
+	switch (l) {
+	case 2: return ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+	case 3: return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+	case 4:
+		return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) |
+		       (p[3] & 0x3Fu);
+	default: return p[0];
+	}
+}
+
+/*
+ * CPython's str.isprintable() for the code points likely in a key: C1
+ * controls, the non-ASCII spaces and separators (Zs, Zl, Zp), the common
+ * format characters (Cf), surrogates and private use are escaped. Unassigned
+ * code points are not tracked (that needs Unicode's tables) and pass as is.
+ */
+static bool printable(unsigned cp)
+{
+	if (cp < 0xA1 || cp == 0xAD)
+		return false;
+	if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+	    (cp >= 0x205F && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206F) || cp == 0x3000 ||
+	    cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB) || cp == 0x61C || cp == 0x180E)
+		return false;
+	if ((cp >= 0xD800 && cp <= 0xF8FF) || cp >= 0xF0000)
+		return false;
+	return true;
+}
+
 static void repr_str(struct sbuf *b, const char *s, size_t n, bool bytes)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -212,8 +243,15 @@ static void repr_str(struct sbuf *b, const char *s, size_t n, bool bytes)
 			sb_str(b, esc);
 		} else if (c >= 0x80) {
 			size_t l = utf8_len(p + i, n - i);
+			unsigned cp = decode_cp(p + i, l);
 
-			sb_add(b, s + i, l);
+			if (!printable(cp)) {
+				snprintf(esc, sizeof(esc), cp < 0x100 ? "\\x%02x" :
+					 cp < 0x10000 ? "\\u%04x" : "\\U%08x", cp);
+				sb_str(b, esc);
+			} else {
+				sb_add(b, s + i, l);
+			}
 			i += l;
 			continue;
 		} else {

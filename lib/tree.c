@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define NAME_MAX_BYTES 255
+#define PT_SPLIT_MAX_BYTES 4096 /* longer keys are not split at dots */
 
 struct builder {
 	struct pt_tree *t;
@@ -265,15 +266,25 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 {
 	const char *s = k->u.s.p, *end = s + k->u.s.len, *p, *dot;
 	struct pt_node *cur = dir, *child;
+	size_t parts;
 
-	for (p = s;; p = dot + 1) {
+	/*
+	 * Keys too long or too deep to split stay one escaped entry: a hostile
+	 * 40,000-part key must neither pass the depth limit nor cost O(n^2)
+	 * in prefix keys.
+	 */
+	if (k->u.s.len > PT_SPLIT_MAX_BYTES)
+		return 1;
+	for (p = s, parts = 0;; p = dot + 1, parts++) {
 		dot = memchr(p, '.', (size_t)(end - p));
 		if (!name_ok(p, (size_t)((dot ? dot : end) - p), cur, b))
+			return 1;
+		if (depth + parts > b->lim->max_depth)
 			return 1;
 		if (!dot)
 			break;
 	}
-	for (p = s;; p = dot + 1) {
+	for (p = s, parts = 0;; p = dot + 1) {
 		char *part;
 
 		dot = memchr(p, '.', (size_t)(end - p));
@@ -284,7 +295,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 		if (!dot) {
 			if (child)
 				return 1;
-			return add_value(b, cur, part, key, v, depth + (size_t)(cur != dir));
+			return add_value(b, cur, part, key, v, depth + parts);
 		}
 		if (child && !(child->kind == PT_NODE_DIR && child->u.dir.prefix))
 			return 1;
@@ -308,6 +319,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 			child->u.dir.prefix = true;
 		}
 		cur = child;
+		parts++;
 	}
 }
 
