@@ -23,10 +23,15 @@ struct cli {
 	char *encoding;
 	char *checkpoint;
 	int nonopts;
+	char **maps; /* -o map_location=..., in order */
+	size_t nmaps;
 };
+
+enum { KEY_MAP = 1 };
 
 static const struct fuse_opt cli_opts[] = {
 	{ "encoding=%s", offsetof(struct cli, encoding), 0 },
+	FUSE_OPT_KEY("map_location=", KEY_MAP),
 	FUSE_OPT_END
 };
 
@@ -35,6 +40,15 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	struct cli *c = data;
 
 	(void)outargs;
+	if (key == KEY_MAP) {
+		char **n = realloc(c->maps, (c->nmaps + 1) * sizeof(*n));
+
+		if (!n)
+			return -1;
+		c->maps = n;
+		c->maps[c->nmaps] = strdup(arg + strlen("map_location="));
+		return c->maps[c->nmaps++] ? 0 : -1;
+	}
 	if (key != FUSE_OPT_KEY_NONOPT)
 		return 1;
 	if (c->nonopts++ == 0) {
@@ -57,6 +71,9 @@ static void usage(FILE *f, const char *prog)
 		"ptfs options:\n"
 		"    -o encoding=NAME       decode Python 2 str as NAME: utf-8 (default),\n"
 		"                           ascii, latin1 or bytes (like torch.load's encoding=)\n"
+		"    -o map_location=RULE   a map_location rule at mount time, as written to\n"
+		"                           .ptfs/control: cpu, cuda:1=cuda:0;cuda:2=cpu, /glob=cpu\n"
+		"                           (pairs separated by ';' or spaces; may be repeated)\n"
 		"    -h, --help             print this help\n"
 		"    -V, --version          print the version\n"
 		"\n",
@@ -127,6 +144,24 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ptfs: %s\n", err.msg);
 		goto out_opts;
 	}
+	pthread_mutex_init(&fs.lock, NULL);
+	fs.rules = pt_rules_new(fs.ck, &err);
+	fs.control = fs.rules ? pt_tree_add_special(fs.ck->tree, pt_tree_ctl_dir(fs.ck->tree),
+						    "control", PTFS_CONTROL, &err)
+			      : NULL;
+	if (!fs.control) {
+		fprintf(stderr, "ptfs: %s\n", err.msg);
+		goto out_ck;
+	}
+	for (size_t i = 0; i < cli.nmaps; i++) {
+		if (pt_rules_add_option(fs.rules, cli.maps[i], &err) < 0) {
+			const char *m = strncmp(err.msg, "line 1: ", 8) == 0 ? err.msg + 8 : err.msg;
+
+			fprintf(stderr, "ptfs: -o map_location=%s: %s\n", cli.maps[i], m);
+			ret = 2;
+			goto out_ck;
+		}
+	}
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.timeout = 86400.0;
@@ -165,12 +200,19 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_ck:
+	pt_rules_free(fs.rules);
+	free(fs.last_error);
+	free(fs.save_path);
+	free(fs.save_result);
 	pt_checkpoint_close(fs.ck);
 out_opts:
 	free(opts.mountpoint);
 out_args:
 	free(cli.checkpoint);
 	free(cli.encoding);
+	for (size_t i = 0; i < cli.nmaps; i++)
+		free(cli.maps[i]);
+	free(cli.maps);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -71,7 +71,8 @@ static void fill_entry(struct ptfs *fs, const struct pt_node *n, struct fuse_ent
 	memset(e, 0, sizeof(*e));
 	e->ino = n->ino;
 	e->generation = 1;
-	e->attr_timeout = fs->timeout;
+	/* the control file's content changes: never cache its attributes */
+	e->attr_timeout = n->kind == PT_NODE_SPECIAL ? 0 : fs->timeout;
 	e->entry_timeout = fs->timeout;
 	fill_attr(fs, n, &e->attr);
 }
@@ -126,7 +127,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fill_attr(fs, n, &st);
-	fuse_reply_attr(req, &st, fs->timeout);
+	fuse_reply_attr(req, &st, n->kind == PT_NODE_SPECIAL ? 0 : fs->timeout);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -253,6 +254,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
+	if (n->kind == PT_NODE_SPECIAL) {
+		ptfs_control_open(req, fs_of(req), fi);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -278,6 +283,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	total = pt_node_size(n);
+	if (n->kind == PT_NODE_SPECIAL) {
+		ptfs_control_read(req, size, off, fi);
+		return;
+	}
 	if ((uint64_t)off >= total) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -370,14 +379,61 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	(void)ino, (void)name, (void)value, (void)size, (void)flags;
-	fuse_reply_err(req, EACCES);
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+
+	(void)flags;
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	/* only the location is writable, and only on tensors */
+	if (strcmp(name, "user.pt.location") != 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	fuse_reply_err(req, ptfs_location_set(fs, n, value, size));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	(void)ino, (void)name;
-	fuse_reply_err(req, EACCES);
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (strcmp(name, "user.pt.location") != 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	fuse_reply_err(req, ptfs_location_remove(fs, n));
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+
+	(void)off, (void)fi;
+	if (!n || n->kind != PT_NODE_SPECIAL) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	ptfs_control_write(req, fs, buf, size);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pt_node *n = node_of(fs_of(req), ino);
+
+	if (n && n->kind == PT_NODE_SPECIAL) {
+		ptfs_control_release(req, fi);
+		return;
+	}
+	fuse_reply_err(req, 0);
 }
 
 /* The tree is read-only: every change is refused as the 0444/0555 modes say. */
@@ -422,7 +478,18 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	(void)ino, (void)attr, (void)to_set, (void)fi;
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
+	struct stat st;
+
+	(void)attr, (void)fi;
+	/* `echo ... > control` truncates first: allowed, and a no-op */
+	if (n && n->kind == PT_NODE_SPECIAL && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
+							    FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))) {
+		fill_attr(fs, n, &st);
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	fuse_reply_err(req, EACCES);
 }
 
@@ -479,4 +546,6 @@ const struct fuse_lowlevel_ops ptfs_ops = {
 	.rename = op_rename,
 	.create = op_create,
 	.setattr = op_setattr,
+	.write = op_write,
+	.release = op_release,
 };

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 
 #include "checkpoint.h"
+#include "rules.h"
+#include "save.h"
 
 #define PTFS_VERSION "0.1.0"
 
@@ -26,7 +28,29 @@ struct ptfs {
 	struct timespec mtime;
 	double timeout; /* entry and attribute cache time for the immutable tree */
 	int debug;
+
+	/* the control file's state, under lock */
+	pthread_mutex_t lock;
+	struct pt_rules *rules;
+	char *last_error;             /* malloc'd, or NULL */
+	bool saving;
+	char *save_path;              /* the last save's path */
+	char *save_result;            /* "done ... " / "failed: ..." of the last save */
+	struct pt_save_progress prog; /* of the running save */
+	struct pt_node *control;      /* .ptfs/control */
 };
+
+enum ptfs_special { PTFS_CONTROL = 1 };
+
+/* The control file (control.c): open, read, write, release. Each replies once. */
+void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
+void ptfs_control_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size);
+void ptfs_control_release(fuse_req_t req, struct fuse_file_info *fi);
+
+/* setfattr/removexattr of user.pt.location on a tensor: 0 or an errno. */
+int ptfs_location_set(struct ptfs *fs, struct pt_node *n, const char *value, size_t size);
+int ptfs_location_remove(struct ptfs *fs, struct pt_node *n);
 
 /* The low-level operations (ops.c). */
 extern const struct fuse_lowlevel_ops ptfs_ops;

@@ -89,5 +89,7 @@ const char *pt_tensor_location(const struct pt_tensor *t)
 {
 	if (!t->storage)
 		return "meta";
-	return t->storage->location ? t->storage->location : t->storage->saved_location;
+	const char *l = __atomic_load_n(&t->storage->location, __ATOMIC_ACQUIRE);
+
+	return l ? l : t->storage->saved_location;
 }

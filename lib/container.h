@@ -38,6 +38,8 @@ struct pt_record {
 	uint64_t size;    /* uncompressed size */
 	uint64_t csize;   /* stored size */
 	int method;       /* 0 stored, 8 deflate, ... */
+	uint32_t crc;     /* CRC-32 from the central directory */
+	bool crc_known;   /* the directory has one (torch can write 0: no CRC) */
 };
 
 struct pt_container;

@@ -114,8 +114,18 @@ int pt_pickle_push(struct pt_machine *m, struct pt_value *v)
 			return pt_pickle_fail(m, PT_ERR_NOMEM,
 					      "out of memory growing the stack");
 		m->stack = ns;
+		if (m->prov) {
+			size_t *np = realloc(m->prov, ncap * sizeof(*np));
+
+			if (!np)
+				return pt_pickle_fail(m, PT_ERR_NOMEM,
+						      "out of memory growing the stack");
+			m->prov = np;
+		}
 		m->scap = ncap;
 	}
+	if (m->prov)
+		m->prov[m->sp] = m->off;
 	m->stack[m->sp++] = v;
 	return 0;
 }
@@ -246,6 +256,17 @@ struct pt_value *pt_pickle_make_seq(struct pt_machine *m, enum pt_vkind kind,
 	return v;
 }
 
+/* Tells the tuple hook where each item of a new tuple came from. */
+static int tuple_made(struct pt_machine *m, struct pt_value *v, size_t base)
+{
+	if (!m->prov || !m->h->tuple)
+		return 0;
+	pt_error_clear(m->err);
+	if (m->h->tuple(m->h->ctx, v, m->prov + base, m->err) < 0)
+		return pt_pickle_failed(m, "the tuple hook failed");
+	return 0;
+}
+
 /* TUPLE, LIST, FROZENSET: the items since the mark, in a new container. */
 static int from_mark(struct pt_machine *m, enum pt_vkind kind)
 {
@@ -258,6 +279,8 @@ static int from_mark(struct pt_machine *m, enum pt_vkind kind)
 		if (pt_value_check_key(m->stack[i], m->err))
 			return pt_pickle_failed(m, "unhashable");
 	v = pt_pickle_make_seq(m, kind, m->stack + base, m->sp - base);
+	if (v && kind == PT_V_TUPLE && tuple_made(m, v, base) < 0)
+		return -1;
 	m->sp = base;
 	return pt_pickle_push(m, v);
 }
@@ -269,6 +292,8 @@ static int tuple_n(struct pt_machine *m, size_t n)
 	if (pt_pickle_need(m, n))
 		return -1;
 	v = pt_pickle_make_seq(m, PT_V_TUPLE, m->stack + m->sp - n, n);
+	if (v && tuple_made(m, v, m->sp - n) < 0)
+		return -1;
 	m->sp -= n;
 	return pt_pickle_push(m, v);
 }
@@ -595,7 +620,9 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	/* Never NULL, so that stack + base is always a valid pointer. */
 	m.scap = 64;
 	m.stack = malloc(m.scap * sizeof(*m.stack));
-	if (!m.stack) {
+	if (m.h->tuple)
+		m.prov = malloc(m.scap * sizeof(*m.prov));
+	if (!m.stack || (m.h->tuple && !m.prov)) {
 		pt_error_set(m.err, PT_ERR_NOMEM, "out of memory for the pickle stack");
 		goto out_free;
 	}
@@ -640,6 +667,7 @@ out_free:
 	free(m.memo);
 	free(m.marks);
 	free(m.stack);
+	free(m.prov);
 	if (rc)
 		*out = NULL;
 	return rc ? -1 : 0;

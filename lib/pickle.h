@@ -70,6 +70,15 @@ struct pt_pickle_hooks {
 	 */
 	int (*global)(void *ctx, const char *module, const char *name,
 		      unsigned char opcode, struct pt_error *err);
+	/*
+	 * TUPLE, TUPLE1, TUPLE2, TUPLE3: called with each new tuple and, for
+	 * each of its items, the offset of the opcode that pushed it (for a
+	 * memo fetch, the GET's own offset); may be NULL. It lets a rewriter
+	 * find the bytes of one item (a storage's location tag) without a
+	 * second parse. Returning -1 fails the load.
+	 */
+	int (*tuple)(void *ctx, struct pt_value *tuple, const size_t *item_offsets,
+		     struct pt_error *err);
 };
 
 struct pt_pickle_limits {

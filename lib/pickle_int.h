@@ -81,6 +81,7 @@ struct pt_machine {
 	struct pt_error *err;
 
 	struct pt_value **stack;
+	size_t *prov; /* per stack slot, the offset of the opcode that pushed it (tuple hook only) */
 	size_t sp, scap;
 	size_t *marks;
 	size_t nmarks, mcap;

@@ -152,6 +152,35 @@ static enum pt_dtype storage_class_dtype(const struct pt_value *cls)
 	return pt_dtype_from_storage_class(cls->u.global.name);
 }
 
+/* Remembers where this persistent id's tag (and legacy view item) came from. */
+static int record_site(struct pt_torch *t, struct pt_storage *s, size_t n, struct pt_error *err)
+{
+	struct pt_loc_site *site = pt_arena_alloc(t->arena, sizeof(*site), err), **tail;
+
+	if (!site)
+		return -1;
+	site->tag_off = t->last_prov[3];
+	site->view_off = n == 6 ? t->last_prov[5] : SIZE_MAX;
+	for (tail = &s->sites; *tail; tail = &(*tail)->next)
+		;
+	*tail = site;
+	return 0;
+}
+
+/* The tuple hook: keeps the provenance of tuples shaped like a storage id. */
+static int torch_tuple(void *ctx, struct pt_value *tuple, const size_t *offs, struct pt_error *err)
+{
+	struct pt_torch *t = ctx;
+	size_t n = tuple->u.seq.n;
+
+	(void)err;
+	if ((n == 5 || n == 6) && is_str(tuple->u.seq.v[0], "storage")) {
+		t->last_pid = tuple;
+		memcpy(t->last_prov, offs, n * sizeof(*offs));
+	}
+	return 0;
+}
+
 static struct pt_value *torch_persistent_load(void *ctx, struct pt_arena *a,
 					      struct pt_value *pid,
 					      struct pt_error *err)
@@ -205,6 +234,9 @@ static struct pt_value *torch_persistent_load(void *ctx, struct pt_arena *a,
 		       NULL;
 	s = pt_torch_storage_add(t, key->u.s.p, dt, (uint64_t)numel, loc->u.s.p, err);
 	if (!s)
+		return NULL;
+	s->nuses++;
+	if (pid == t->last_pid && record_site(t, s, n, err) < 0)
 		return NULL;
 	v = pt_value_new(a, PT_V_STORAGE, err);
 	if (!v)
@@ -696,4 +728,5 @@ void pt_torch_hooks(struct pt_torch *t, struct pt_pickle_hooks *hooks)
 	hooks->persistent_load = torch_persistent_load;
 	hooks->call = torch_call;
 	hooks->build = torch_build;
+	hooks->tuple = torch_tuple;
 }

@@ -19,6 +19,18 @@
 #include "pickle.h"
 #include "value.h"
 
+/*
+ * Where one persistent id of a storage has its location tag in the pickle:
+ * the offset of the opcode that pushed the tag string (a literal or a memo
+ * fetch), and of the one that pushed the legacy 6th item (view metadata),
+ * so that a save can rewrite exactly those bytes.
+ */
+struct pt_loc_site {
+	size_t tag_off;
+	size_t view_off; /* SIZE_MAX: a 5-item (zip) persistent id */
+	struct pt_loc_site *next;
+};
+
 struct pt_storage {
 	char *key;              /* the archive key, "0", "140569166370176", ... */
 	enum pt_dtype dtype;    /* of the storage class; uint8 for UntypedStorage */
@@ -31,6 +43,9 @@ struct pt_storage {
 	void *rec;              /* the container's record for it, until bound */
 	unsigned index;         /* position in the checkpoint's storage table */
 	struct pt_storage *hnext; /* next in the same key hash bucket */
+	struct pt_loc_site *sites; /* in pickle order */
+	unsigned nuses;           /* persistent ids naming it; == number of sites when all were traced */
+	const char *override;     /* setfattr user.pt.location, or NULL (owned by the rules) */
 };
 
 struct pt_tensor {
@@ -57,6 +72,9 @@ struct pt_torch {
 	/* TorchScript 1.0: the tensor table of model.json, for build_tensor_from_id */
 	struct pt_value **jit_tensors;
 	size_t njit_tensors;
+	/* the last storage-shaped tuple made, with where its items came from */
+	struct pt_value *last_pid;
+	size_t last_prov[6];
 };
 
 /*

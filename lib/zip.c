@@ -471,6 +471,8 @@ static int zr_collect(struct pt_container *c, zip_t *za, const struct cd *cd,
 		r->size = st.size;
 		r->csize = st.comp_size;
 		r->method = st.comp_method;
+		r->crc = (uint32_t)st.crc;
+		r->crc_known = (st.valid & ZIP_STAT_CRC) && st.crc != 0;
 		p->lho[c->nrecords] = cd->e[i].lho;
 		p->byname[c->nrecords] = r;
 		c->nrecords++;

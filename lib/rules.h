@@ -1,0 +1,83 @@
+/*
+ * rules.h - torch.load's map_location as rules over a checkpoint's storages,
+ * and the commands of the control file.
+ *
+ * Each `map_location` command adds one rule; for every storage the
+ * effective location is its per-storage override if set, else the target of
+ * the last rule that matches it, else its saved tag (docs/control.md). One
+ * rule behaves exactly as torch.load(map_location=...) does with the same
+ * value (format.md §5.2): a single tag moves every storage; `A=B` pairs
+ * match saved tags exactly and leave unmatched ones alone; `/glob=B` pairs
+ * (ptfs's own, in place of a Python callable) match storages with a tensor
+ * whose path in the tree matches the glob.
+ *
+ * Rules are changed by one writer at a time (the caller serializes), while
+ * readers load each storage's `location` pointer at any moment: strings are
+ * interned and live until pt_rules_free, so a pointer read once stays valid.
+ */
+#ifndef PT_RULES_H
+#define PT_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "checkpoint.h"
+#include "error.h"
+
+/* True when torch.load accepts tag as a location: cpu, meta, mps, cuda, cuda:N, xla:N, ... */
+bool pt_location_valid(const char *tag);
+
+struct pt_rules;
+
+/* Rules for ck (which must outlive them), with none set. NULL on ENOMEM. */
+struct pt_rules *pt_rules_new(struct pt_checkpoint *ck, struct pt_error *err);
+
+/* Frees r; the storages' location pointers go back to NULL. r may be NULL. */
+void pt_rules_free(struct pt_rules *r);
+
+enum pt_cmd_kind { PT_CMD_MAP, PT_CMD_RESET, PT_CMD_SAVE };
+
+struct pt_cmd {
+	enum pt_cmd_kind kind;
+	char *arg; /* MAP: the pairs or tag as written; SAVE: the path */
+};
+
+/*
+ * Parses control-file text: one command per line, blank lines and lines
+ * starting with '#' ignored. Every line is validated (tags as torch
+ * validates them, absolute save paths); on the first bad line returns -1
+ * with PT_ERR_INVAL and a message naming the line, and *cmds is NULL. On
+ * success *cmds is a malloc'd array of *n commands the caller frees with
+ * pt_cmds_free.
+ */
+int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
+		  struct pt_error *err);
+void pt_cmds_free(struct pt_cmd *cmds, size_t n);
+
+/*
+ * Applies a parsed map_location or reset command, recomputing every
+ * storage's location. Returns -1 only on ENOMEM (nothing changed then).
+ */
+int pt_rules_apply(struct pt_rules *r, const struct pt_cmd *cmd, struct pt_error *err);
+
+/* Adds a rule from a mount option value ("cpu", "cuda:1=cuda:0;cuda:2=cpu"). */
+int pt_rules_add_option(struct pt_rules *r, const char *value, struct pt_error *err);
+
+/*
+ * Sets (tag non-NULL) or drops (tag NULL) the override of storage s. An
+ * invalid tag gives -1 with PT_ERR_INVAL and changes nothing.
+ */
+int pt_rules_override(struct pt_rules *r, struct pt_storage *s, const char *tag,
+		      struct pt_error *err);
+
+/*
+ * Appends the rules and overrides as text, one per line, in the order they
+ * apply ("map_location cpu\n", "override 3 cpu # fc2/bias\n") to a malloc'd
+ * *buf of *len bytes (both updated). Returns -1 on ENOMEM.
+ */
+int pt_rules_describe(const struct pt_rules *r, char **buf, size_t *len);
+
+/* The effective location of s right now (never NULL). */
+const char *pt_storage_location(const struct pt_storage *s);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * save.c - a remapped checkpoint, written atomically.
+ *
+ * Order of records as torch 2.1-2.6 writes them (format.md §1.3): data.pkl,
+ * byteorder, data/<key>..., version, .data/serialization_id. We do not write
+ * .format_version: 2.7's loader would then trust exact offsets computed
+ * from its own layout rules, and our record order follows first use, not
+ * numeric keys. Storage bytes keep the source's CRC when its directory has
+ * one, so they can be copied in the kernel (copy_file_range) without being
+ * read here; legacy storages have no CRC and are read once to compute it.
+ */
+#define _GNU_SOURCE
+#include "save.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "retag.h"
+#include "zipwrite.h"
+
+static void on_progress(void *ctx, uint64_t done)
+{
+	struct pt_save_progress *p = ctx;
+
+	if (p)
+		__atomic_store_n(&p->done, done, __ATOMIC_RELAXED);
+}
+
+/* torch's archive name: the file name without its last extension, or "archive". */
+static void archive_name(const char *path, char *out, size_t cap)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path, *dot;
+	size_t n, i;
+
+	dot = strrchr(base, '.');
+	n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)base[i] >= 0x80 || base[i] < 0x20)
+			n = 0;
+	if (n == 0 || n >= cap) {
+		snprintf(out, cap, "archive");
+		return;
+	}
+	memcpy(out, base, n);
+	out[n] = '\0';
+}
+
+/* Opens an unnamed file in dir, or a hidden named one; *tmpname empty for O_TMPFILE. */
+static int open_temp(const char *dir, const char *base, char *tmpname, size_t cap,
+		     struct pt_error *err)
+{
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+
+	tmpname[0] = '\0';
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return pt_error_sys(err, errno, "save: %s", dir);
+	snprintf(tmpname, cap, "%s/.%s.ptfs-XXXXXX", dir, base);
+	fd = mkostemp(tmpname, O_CLOEXEC);
+	if (fd < 0)
+		return pt_error_sys(err, errno, "save: %s", dir);
+	fchmod(fd, 0644);
+	return fd;
+}
+
+/* Gives the finished temporary file its name: link (O_TMPFILE) or rename. */
+static int publish(int fd, int dirfd, const char *dir, const char *path, char *tmpname,
+		   size_t cap, struct pt_error *err)
+{
+	char proc[64];
+
+	if (!tmpname[0]) {
+		unsigned i;
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		for (i = 0;; i++) {
+			snprintf(tmpname, cap, "%s/.ptfs-save-%d-%u", dir, (int)getpid(), i);
+			if (linkat(AT_FDCWD, proc, AT_FDCWD, tmpname, AT_SYMLINK_FOLLOW) == 0)
+				break;
+			if (errno != EEXIST || i > 100) {
+				tmpname[0] = '\0';
+				return pt_error_sys(err, errno, "save: %s: link", path);
+			}
+		}
+	}
+	if (rename(tmpname, path) < 0)
+		return pt_error_sys(err, errno, "save: %s", path);
+	tmpname[0] = '\0';
+	if (fsync(dirfd) < 0)
+		return pt_error_sys(err, errno, "save: %s: fsync of its folder", dir);
+	return 0;
+}
+
+static int write_records(struct pt_checkpoint *ck, int fd, const char *prefix,
+			 const unsigned char *pk, size_t pklen, const struct pt_save_opts *o,
+			 struct pt_save_progress *prog, struct pt_error *err)
+{
+	struct pt_zipw_opts zo = { .alignment = 64, .zip64_above = o ? o->zip64_above : 0 };
+	struct pt_torch *t = &ck->torch;
+	uint64_t names = 1469598103934665603ULL, crcs = 0;
+	char name[300], sid[41];
+	struct pt_zipw *w;
+	size_t i;
+	int ret = -1;
+
+	w = pt_zipw_open(fd, prefix, &zo, err);
+	if (!w)
+		return -1;
+	if (pt_zipw_add_mem(w, "data.pkl", pk, pklen, err) < 0 ||
+	    pt_zipw_add_mem(w, "byteorder", ck->c->big_endian ? "big" : "little",
+			    ck->c->big_endian ? 3 : 6, err) < 0)
+		goto out_free;
+	for (i = 0; i < t->nstorages; i++) {
+		struct pt_storage *s = t->storages[i];
+		const struct pt_record *r = s->rec;
+		bool known = r && r->crc_known;
+
+		if (pt_container_locate(ck->c, s, err) < 0)
+			goto out_free;
+		snprintf(name, sizeof(name), "data/%s", s->key);
+		if (pt_zipw_add_fd(w, name, ck->src->fd, s->data_offset, s->nbytes, known,
+				   known ? r->crc : 0, on_progress, prog, err) < 0)
+			goto out_free;
+		names = (names ^ (uint64_t)i) * 1099511628211ULL;
+		crcs = crcs * 31 + (known ? r->crc : s->nbytes);
+	}
+	/* like torch's: 20 digits from the names, 20 from the data; never verified */
+	snprintf(sid, sizeof(sid), "%020llu%020llu", (unsigned long long)names,
+		 (unsigned long long)crcs);
+	if (pt_zipw_add_mem(w, "version", "3\n", 2, err) < 0 ||
+	    pt_zipw_add_mem(w, ".data/serialization_id", sid, 40, err) < 0 ||
+	    pt_zipw_finish(w, err) < 0)
+		goto out_free;
+	ret = 0;
+out_free:
+	pt_zipw_free(w);
+	return ret;
+}
+
+int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
+		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
+		       struct pt_error *err)
+{
+	char dir[4096], tmpname[4200], prefix[256];
+	const char *slash = strrchr(path, '/');
+	unsigned char *pk = NULL;
+	size_t pklen = 0, i;
+	struct stat st;
+	int fd = -1, dirfd = -1, ret = -1;
+
+	if (path[0] != '/')
+		return pt_error_set(err, PT_ERR_INVAL, "save needs an absolute path, got '%s'", path);
+	if (ck->c->torchscript)
+		return pt_error_set(err, PT_ERR_UNSUPPORTED,
+				    "save: TorchScript archives cannot be saved (torch.jit.save owns their layout)");
+	if ((size_t)(slash - path) >= sizeof(dir) || !slash[1])
+		return pt_error_set(err, PT_ERR_INVAL, "save: '%s' names no file", path);
+	if (stat(path, &st) == 0 && st.st_dev == ck->src->dev && st.st_ino == ck->src->ino)
+		return pt_error_set(err, PT_ERR_INVAL,
+				    "save: %s is the mounted checkpoint; choose another path", path);
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash == path ? 1 : slash - path] = '\0';
+	if (prog) {
+		uint64_t total = 0;
+
+		for (i = 0; i < ck->torch.nstorages; i++)
+			total += ck->torch.storages[i]->nbytes;
+		__atomic_store_n(&prog->total, total, __ATOMIC_RELAXED);
+		__atomic_store_n(&prog->done, 0, __ATOMIC_RELAXED);
+	}
+	if (pt_retag(ck->c->pickle, ck->c->pickle_len, &ck->torch, locs,
+		     ck->c->format == PT_FORMAT_LEGACY, &pk, &pklen, err) < 0)
+		return -1;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		pt_error_sys(err, errno, "save: %s", dir);
+		goto out_free;
+	}
+	archive_name(path, prefix, sizeof(prefix));
+	fd = open_temp(dir, slash + 1, tmpname, sizeof(tmpname), err);
+	if (fd < 0)
+		goto out_close;
+	if (write_records(ck, fd, prefix, pk, pklen, opts, prog, err) < 0)
+		goto out_unlink;
+	if (fsync(fd) < 0) {
+		pt_error_sys(err, errno, "save: %s: fsync", path);
+		goto out_unlink;
+	}
+	if (publish(fd, dirfd, dir, path, tmpname, sizeof(tmpname), err) < 0)
+		goto out_unlink;
+	ret = 0;
+out_unlink:
+	if (tmpname[0])
+		unlink(tmpname);
+	close(fd);
+out_close:
+	close(dirfd);
+out_free:
+	free(pk);
+	return ret;
+}

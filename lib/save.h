@@ -1,0 +1,37 @@
+/*
+ * save.h - writing a checkpoint with new location tags.
+ */
+#ifndef PT_SAVE_H
+#define PT_SAVE_H
+
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "error.h"
+
+/* Progress of a save, updated with atomic stores as bytes are written. */
+struct pt_save_progress {
+	uint64_t done, total; /* bytes */
+};
+
+struct pt_save_opts {
+	uint64_t zip64_above; /* 0: torch's 4 GiB rule; tests force ZIP64 with 1 */
+};
+
+/*
+ * Writes ck to the absolute path in torch's zip layout (stored records,
+ * 64-byte aligned, ZIP64 end records, `byteorder`, `version`), with each
+ * storage i tagged locs[i] and the pickle otherwise unchanged; a legacy
+ * checkpoint is converted to the zip layout. Storage bytes are copied with
+ * copy_file_range where the kernel allows. The write is atomic: an unnamed
+ * file in path's folder (O_TMPFILE, else a hidden temporary name), fsync,
+ * then linked and renamed over path; on any failure nothing is left and
+ * path is untouched. Refuses (PT_ERR_INVAL) a relative path and the mounted
+ * checkpoint itself, and (PT_ERR_UNSUPPORTED) TorchScript archives. prog
+ * (may be NULL) is updated as bytes are written. Returns 0 or -1 with err.
+ */
+int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
+		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
+		       struct pt_error *err);
+
+#endif
