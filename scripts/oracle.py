@@ -25,6 +25,12 @@ attribute accesses) and compares:
 Every tensor reachable in the loaded object (through dicts, lists, tuples,
 sets and modules' _parameters/_buffers/_modules) must be the target of at
 least one file's key (identity by id()); those that are not are mismatches.
+With --map-location=EXPR, the checkpoint is loaded with map_location=EXPR
+(trusted test input, evaluated here: 'cpu', {'cuda:1': 'cuda:0'},
+torch.device('cpu'), lambda s, l: s) while torch's default_restore_location
+records where each storage would go instead of moving it, and every
+tensor's user.pt.location must equal that location.
+
 With --dirs, directories that carry user.pt.key are followed too and their
 user.pt.type is compared (except ptfs's own, of type ptfs.*, such as the
 prefix directories made by splitting dotted keys).
@@ -264,6 +270,10 @@ class Oracle:
             ptr = 0
         if not ptr:  # empty storage (or none we can see): nothing to identify it by
             return
+        if getattr(self, "resolved", None) is not None:
+            got = self.xattr(full, "user.pt.location")
+            if got != self.resolved.get(ptr):
+                self.mismatch(rel, "user.pt.location (torch's map_location)", self.resolved.get(ptr), got)
         loc = self.xattr(full, "user.pt.saved_location")
         if loc is not None and ptr in self.locations and loc != self.locations[ptr]:
             self.mismatch(rel, "user.pt.saved_location", self.locations[ptr], loc)
@@ -309,6 +319,41 @@ class Oracle:
                               str(t.dtype).replace("torch.", "") + " " + compact(t.shape), None)
 
 
+def load_mapped(path, expr):
+    """torch.load with map_location=eval(expr), recording where torch puts each storage.
+
+    default_restore_location is replaced by a recorder that keeps the storage
+    on the CPU, so the location torch's own map_location logic resolves can be
+    read off even for cuda targets on a CPU-only machine. expr is trusted test
+    input (a tag string, a dict, torch.device(...), or a lambda)."""
+    saved, resolved = {}, {}
+    ser = torch.serialization
+    orig_get, orig_default = ser._get_restore_location, ser.default_restore_location
+
+    def default(storage, location):
+        resolved[storage.data_ptr()] = location
+        return storage
+
+    def get(map_location):
+        inner = orig_get(map_location)
+
+        def restore(storage, tag):
+            ptr = storage.data_ptr()
+            saved[ptr] = tag
+            res = inner(storage, tag)
+            if ptr not in resolved:
+                resolved[ptr] = str(res.device) if hasattr(res, "device") else "cpu"
+            return res
+        return restore
+
+    ser._get_restore_location, ser.default_restore_location = get, default
+    try:
+        obj = torch.load(path, map_location=eval(expr, {"torch": torch}), weights_only=False)
+    finally:
+        ser._get_restore_location, ser.default_restore_location = orig_get, orig_default
+    return obj, saved, resolved
+
+
 def load(path, full):
     locations = {}
 
@@ -330,11 +375,18 @@ def load(path, full):
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     flags = set(a for a in argv[1:] if a.startswith("--"))
+    maploc = [f.split("=", 1)[1] for f in flags if f.startswith("--map-location=")]
+    flags = set(f for f in flags if not f.startswith("--map-location="))
     if len(args) != 2 or flags - {"--full", "--dirs"}:
         sys.exit(__doc__)
     mount, ckpt = args
-    obj, locations = load(ckpt, "--full" in flags)
+    if maploc:
+        obj, locations, resolved = load_mapped(ckpt, maploc[0])
+    else:
+        obj, locations = load(ckpt, "--full" in flags)
+        resolved = None
     o = Oracle(os.path.normpath(mount), obj, locations)
+    o.resolved = resolved
     o.run("--dirs" in flags)
     print(f"oracle: {o.compared} compared, {o.bad} mismatched")
     return 1 if o.bad or not o.compared else 0
