@@ -5,11 +5,12 @@
  * A write holds whole lines. It is parsed and validated completely before
  * anything changes; a bad line makes the write fail with EINVAL and is kept
  * as the last error. Rule changes are serialized by fs->lock. A save takes a
- * snapshot of every storage's location under the lock, then writes without
- * it, so rules may change (and the file be read for progress) while a long
- * save runs; a second save meanwhile gets EBUSY. The write that asked for a
- * save returns when it is done, so `echo save ... > control` succeeds only
- * for a complete file.
+ * snapshot of every storage's location under the lock, checks what can fail
+ * fast (so a missing or read-only folder fails the write itself), and copies
+ * in a thread: the kernel serializes writes to one file, so a write that
+ * waited for a long copy would block every other command. Meanwhile rules
+ * may change and the file be read for progress; a second save gets EBUSY.
+ * `wait` blocks until the running save ends and fails with its errno.
  *
  * Reading gives a snapshot made at open, so a reader sees one consistent
  * state however small its reads; the file is opened with direct_io because
@@ -146,42 +147,113 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Runs one save: snapshot under the lock, write without it. Returns 0 or an errno. */
-static int run_save(struct ptfs *fs, const char *path)
-{
-	size_t n = fs->ck->torch.nstorages, i;
-	const char **locs = malloc((n ? n : 1) * sizeof(*locs));
-	struct pt_error err;
+struct save_thread {
+	struct ptfs *fs;
+	struct pt_save_job *job;
 	struct timespec t0;
+};
+
+/* The background half of a save: copy, fsync, publish, then report. */
+static void *save_main(void *arg)
+{
+	struct save_thread *st = arg;
+	struct ptfs *fs = st->fs;
+	struct pt_error err;
 	char *result = NULL;
 	int e = 0;
 
-	if (!locs)
-		return ENOMEM;
-	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < n; i++)
-		locs[i] = pt_storage_location(fs->ck->torch.storages[i]);
-	pthread_mutex_unlock(&fs->lock);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pt_error_clear(&err);
-	if (pt_checkpoint_save(fs->ck, path, locs, NULL, &fs->prog, &err) < 0) {
-		e = err.code == PT_ERR_INVAL ? EINVAL : ptfs_errno(&err);
-		if (asprintf(&result, "failed %s: %s", path, err.msg) < 0)
+	if (pt_save_run(st->job, &fs->prog, &err) < 0) {
+		e = ptfs_errno(&err);
+		if (asprintf(&result, "failed %s: %s", fs->save_path, err.msg) < 0)
 			result = NULL;
-	} else if (asprintf(&result, "done %s %llu bytes in %.3f s", path,
+	} else if (asprintf(&result, "done %s %llu bytes in %.3f s", fs->save_path,
 			    (unsigned long long)__atomic_load_n(&fs->prog.total, __ATOMIC_RELAXED),
-			    seconds_since(&t0)) < 0) {
+			    seconds_since(&st->t0)) < 0) {
 		result = NULL;
 	}
+	pt_save_free(st->job);
 	pthread_mutex_lock(&fs->lock);
 	free(fs->save_result);
 	fs->save_result = result;
-	fs->saving = false;
+	fs->save_errno = e;
 	if (e)
 		set_error(fs, err.msg);
+	fs->saving = false;
+	pthread_cond_broadcast(&fs->saved);
 	pthread_mutex_unlock(&fs->lock);
+	free(st);
+	return NULL;
+}
+
+/*
+ * Starts a save: what can fail fast (the path, the folder, the temporary
+ * file) fails here with its errno; the copy runs in a thread. Called with
+ * fs->lock held and fs->saving set; returns 0 or an errno (saving cleared).
+ */
+static int start_save(struct ptfs *fs, const char *path, struct pt_error *err)
+{
+	size_t n = fs->ck->torch.nstorages, i;
+	const char **locs = malloc((n ? n : 1) * sizeof(*locs));
+	struct save_thread *st = calloc(1, sizeof(*st));
+	int e = 0;
+
+	if (!locs || !st) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+		e = ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < n; i++)
+		locs[i] = pt_storage_location(fs->ck->torch.storages[i]);
+	if (fs->save_thread_valid) {
+		pthread_join(fs->save_thread, NULL); /* the last one has ended */
+		fs->save_thread_valid = false;
+	}
+	free(fs->save_path);
+	fs->save_path = strdup(path);
+	st->fs = fs;
+	clock_gettime(CLOCK_MONOTONIC, &st->t0);
+	st->job = pt_save_begin(fs->ck, path, locs, NULL, &fs->prog, err);
+	if (!st->job) {
+		e = err->code == PT_ERR_INVAL ? EINVAL : ptfs_errno(err);
+		goto out_free;
+	}
+	if (pthread_create(&fs->save_thread, NULL, save_main, st) != 0) {
+		pt_save_free(st->job);
+		pt_error_set(err, PT_ERR_NOMEM, "cannot start the save thread");
+		e = EAGAIN;
+		goto out_free;
+	}
+	fs->save_thread_valid = true;
 	free(locs);
+	return 0;
+
+out_free:
+	if (e) {
+		char *result = NULL;
+
+		if (asprintf(&result, "failed %s: %s", path, err->msg) < 0)
+			result = NULL;
+		free(fs->save_result);
+		fs->save_result = result;
+		fs->save_errno = e;
+		fs->saving = false;
+	}
+	free(locs);
+	free(st);
 	return e;
+}
+
+void ptfs_control_finish(struct ptfs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (fs->save_thread_valid) {
+		pthread_mutex_unlock(&fs->lock);
+		pthread_join(fs->save_thread, NULL);
+		pthread_mutex_lock(&fs->lock);
+		fs->save_thread_valid = false;
+	}
+	pthread_mutex_unlock(&fs->lock);
 }
 
 void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size)
@@ -189,6 +261,7 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 	struct pt_cmd *cmds;
 	struct pt_error err;
 	const char *save = NULL;
+	bool wait = false;
 	size_t n, i;
 	int e = 0;
 
@@ -201,6 +274,8 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		if (cmds[i].kind == PT_CMD_WAIT)
+			wait = true;
 		if (cmds[i].kind != PT_CMD_SAVE)
 			continue;
 		if (save) {
@@ -215,22 +290,22 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 		e = EBUSY;
 	}
 	for (i = 0; !e && i < n; i++)
-		if (cmds[i].kind != PT_CMD_SAVE && pt_rules_apply(fs->rules, &cmds[i], &err) < 0)
+		if ((cmds[i].kind == PT_CMD_MAP || cmds[i].kind == PT_CMD_RESET) &&
+		    pt_rules_apply(fs->rules, &cmds[i], &err) < 0)
 			e = ENOMEM;
-	if (e)
-		set_error(fs, err.msg);
-	else
-		set_error(fs, NULL); /* a good write clears the last error */
 	if (!e && save) {
 		fs->saving = true;
-		free(fs->save_path);
-		fs->save_path = strdup(save);
-		__atomic_store_n(&fs->prog.done, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&fs->prog.total, 0, __ATOMIC_RELAXED);
+		e = start_save(fs, save, &err);
+	}
+	set_error(fs, e ? err.msg : NULL); /* a good write clears the last error */
+	if (!e && wait) {
+		while (fs->saving)
+			pthread_cond_wait(&fs->saved, &fs->lock);
+		e = fs->save_errno;
+		if (e)
+			set_error(fs, fs->save_result); /* "failed PATH: why" */
 	}
 	pthread_mutex_unlock(&fs->lock);
-	if (!e && save)
-		e = run_save(fs, save);
 	pt_cmds_free(cmds, n);
 	if (e)
 		fuse_reply_err(req, e);

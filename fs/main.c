@@ -145,6 +145,7 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	pthread_mutex_init(&fs.lock, NULL);
+	pthread_cond_init(&fs.saved, NULL);
 	fs.rules = pt_rules_new(fs.ck, &err);
 	fs.control = fs.rules ? pt_tree_add_special(fs.ck->tree, pt_tree_ctl_dir(fs.ck->tree),
 						    "control", PTFS_CONTROL, &err)
@@ -194,6 +195,7 @@ int main(int argc, char *argv[])
 	}
 	ret = ret ? 1 : 0;
 out_unmount:
+	ptfs_control_finish(&fs); /* a save still copying ends first */
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

@@ -34,6 +34,10 @@ struct ptfs {
 	struct pt_rules *rules;
 	char *last_error;             /* malloc'd, or NULL */
 	bool saving;
+	pthread_cond_t saved;         /* signalled when a save ends */
+	pthread_t save_thread;
+	bool save_thread_valid;       /* joined before the next save and at exit */
+	int save_errno;               /* of the last save, 0 when it succeeded */
 	char *save_path;              /* the last save's path */
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
 	struct pt_save_progress prog; /* of the running save */
@@ -47,6 +51,9 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 void ptfs_control_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size);
 void ptfs_control_release(fuse_req_t req, struct fuse_file_info *fi);
+
+/* Waits for a running save to end (at unmount). */
+void ptfs_control_finish(struct ptfs *fs);
 
 /* setfattr/removexattr of user.pt.location on a tensor: 0 or an errno. */
 int ptfs_location_set(struct ptfs *fs, struct pt_node *n, const char *value, size_t size);

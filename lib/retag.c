@@ -270,10 +270,13 @@ static int plan(struct rt *r, const struct pt_torch *t, const char *const *locs,
 
 		for (site = s->sites; site; site = site->next, nsites++) {
 			j = op_at(r, site->tag_off);
-			if (j == SIZE_MAX || (!r->ops[j].str && !is_get(r->ops[j].code)))
+			if (j == SIZE_MAX || (!r->ops[j].str && !is_get(r->ops[j].code))) {
+				if (strcmp(locs[i], s->saved_location) == 0)
+					continue; /* unchanged: its bytes stay as they are */
 				return pt_error_set(r->err, PT_ERR_UNSUPPORTED,
 						    "storage '%s': its location tag is not a plain string in the pickle",
 						    s->key);
+			}
 			r->ops[j].site = (int)i + 1;
 		}
 		if (nsites != s->nuses && strcmp(locs[i], s->saved_location) != 0)
@@ -364,7 +367,8 @@ static int plan(struct rt *r, const struct pt_torch *t, const char *const *locs,
 				return -1;
 		}
 	}
-	qsort(r->edits, r->nedits, sizeof(*r->edits), edit_cmp);
+	if (r->nedits)
+		qsort(r->edits, r->nedits, sizeof(*r->edits), edit_cmp);
 	return 0;
 }
 

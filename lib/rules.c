@@ -292,6 +292,12 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 			kind = strcmp(arg, "reset") == 0 ? PT_CMD_RESET : PT_CMD_MAP;
 			if (kind == PT_CMD_MAP && check_map(arg, line, err) < 0)
 				goto out_bad;
+		} else if (strcmp(s, "wait") == 0) {
+			kind = PT_CMD_WAIT;
+			if (*arg) {
+				pt_error_set(err, PT_ERR_INVAL, "line %d: wait takes no argument", line);
+				goto out_bad;
+			}
 		} else if (strcmp(s, "save") == 0) {
 			kind = PT_CMD_SAVE;
 			if (arg[0] != '/') {
@@ -301,7 +307,7 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 			}
 		} else {
 			pt_error_set(err, PT_ERR_INVAL,
-				     "line %d: unknown command '%s' (map_location, save)", line, s);
+				     "line %d: unknown command '%s' (map_location, save, wait)", line, s);
 			goto out_bad;
 		}
 		nvp = realloc(v, (nv + 1) * sizeof(*v));

@@ -24,12 +24,18 @@
 #include "retag.h"
 #include "zipwrite.h"
 
+/* Progress counts storage bytes: the writer's count less the records before them. */
+struct progress_ctx {
+	struct pt_save_progress *prog;
+	uint64_t base;
+};
+
 static void on_progress(void *ctx, uint64_t done)
 {
-	struct pt_save_progress *p = ctx;
+	struct progress_ctx *p = ctx;
 
-	if (p)
-		__atomic_store_n(&p->done, done, __ATOMIC_RELAXED);
+	if (p->prog && done >= p->base)
+		__atomic_store_n(&p->prog->done, done - p->base, __ATOMIC_RELAXED);
 }
 
 /* torch's archive name: the file name without its last extension, or "archive". */
@@ -104,6 +110,7 @@ static int write_records(struct pt_checkpoint *ck, int fd, const char *prefix,
 {
 	struct pt_zipw_opts zo = { .alignment = 64, .zip64_above = o ? o->zip64_above : 0 };
 	struct pt_torch *t = &ck->torch;
+	struct progress_ctx pc = { .prog = prog, .base = pklen + (ck->c->big_endian ? 3 : 6) };
 	uint64_t names = 1469598103934665603ULL, crcs = 0;
 	char name[300], sid[41];
 	struct pt_zipw *w;
@@ -126,7 +133,7 @@ static int write_records(struct pt_checkpoint *ck, int fd, const char *prefix,
 			goto out_free;
 		snprintf(name, sizeof(name), "data/%s", s->key);
 		if (pt_zipw_add_fd(w, name, ck->src->fd, s->data_offset, s->nbytes, known,
-				   known ? r->crc : 0, on_progress, prog, err) < 0)
+				   known ? r->crc : 0, on_progress, &pc, err) < 0)
 			goto out_free;
 		names = (names ^ (uint64_t)i) * 1099511628211ULL;
 		crcs = crcs * 31 + (known ? r->crc : s->nbytes);
@@ -144,29 +151,47 @@ out_free:
 	return ret;
 }
 
-int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
-		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
-		       struct pt_error *err)
+struct pt_save_job {
+	struct pt_checkpoint *ck;
+	struct pt_save_opts opts;
+	char path[4096], dir[4096], tmpname[4200], prefix[256];
+	unsigned char *pk;
+	size_t pklen;
+	int fd, dirfd;
+};
+
+struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
+				  const char *const *locs, const struct pt_save_opts *opts,
+				  struct pt_save_progress *prog, struct pt_error *err)
 {
-	char dir[4096], tmpname[4200], prefix[256];
 	const char *slash = strrchr(path, '/');
-	unsigned char *pk = NULL;
-	size_t pklen = 0, i;
+	struct pt_save_job *job;
 	struct stat st;
-	int fd = -1, dirfd = -1, ret = -1;
+	size_t i;
 
 	if (path[0] != '/')
-		return pt_error_set(err, PT_ERR_INVAL, "save needs an absolute path, got '%s'", path);
+		return pt_error_set(err, PT_ERR_INVAL, "save needs an absolute path, got '%s'", path),
+		       NULL;
 	if (ck->c->torchscript)
 		return pt_error_set(err, PT_ERR_UNSUPPORTED,
-				    "save: TorchScript archives cannot be saved (torch.jit.save owns their layout)");
-	if ((size_t)(slash - path) >= sizeof(dir) || !slash[1])
-		return pt_error_set(err, PT_ERR_INVAL, "save: '%s' names no file", path);
+				    "save: TorchScript archives cannot be saved (torch.jit.save owns their layout)"),
+		       NULL;
+	if (strlen(path) >= sizeof(job->path) || !slash[1])
+		return pt_error_set(err, PT_ERR_INVAL, "save: '%s' names no file", path), NULL;
 	if (stat(path, &st) == 0 && st.st_dev == ck->src->dev && st.st_ino == ck->src->ino)
 		return pt_error_set(err, PT_ERR_INVAL,
-				    "save: %s is the mounted checkpoint; choose another path", path);
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash == path ? 1 : slash - path] = '\0';
+				    "save: %s is the mounted checkpoint; choose another path", path),
+		       NULL;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
+	job->ck = ck;
+	job->fd = job->dirfd = -1;
+	if (opts)
+		job->opts = *opts;
+	strcpy(job->path, path);
+	memcpy(job->dir, path, (size_t)(slash - path));
+	job->dir[slash == path ? 1 : slash - path] = '\0';
 	if (prog) {
 		uint64_t total = 0;
 
@@ -176,33 +201,59 @@ int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *c
 		__atomic_store_n(&prog->done, 0, __ATOMIC_RELAXED);
 	}
 	if (pt_retag(ck->c->pickle, ck->c->pickle_len, &ck->torch, locs,
-		     ck->c->format == PT_FORMAT_LEGACY, &pk, &pklen, err) < 0)
-		return -1;
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		pt_error_sys(err, errno, "save: %s", dir);
+		     ck->c->format == PT_FORMAT_LEGACY, &job->pk, &job->pklen, err) < 0)
+		goto out_free;
+	job->dirfd = open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (job->dirfd < 0) {
+		pt_error_sys(err, errno, "save: %s", job->dir);
 		goto out_free;
 	}
-	archive_name(path, prefix, sizeof(prefix));
-	fd = open_temp(dir, slash + 1, tmpname, sizeof(tmpname), err);
-	if (fd < 0)
-		goto out_close;
-	if (write_records(ck, fd, prefix, pk, pklen, opts, prog, err) < 0)
-		goto out_unlink;
-	if (fsync(fd) < 0) {
-		pt_error_sys(err, errno, "save: %s: fsync", path);
-		goto out_unlink;
-	}
-	if (publish(fd, dirfd, dir, path, tmpname, sizeof(tmpname), err) < 0)
-		goto out_unlink;
-	ret = 0;
-out_unlink:
-	if (tmpname[0])
-		unlink(tmpname);
-	close(fd);
-out_close:
-	close(dirfd);
+	archive_name(path, job->prefix, sizeof(job->prefix));
+	job->fd = open_temp(job->dir, slash + 1, job->tmpname, sizeof(job->tmpname), err);
+	if (job->fd < 0)
+		goto out_free;
+	return job;
+
 out_free:
-	free(pk);
+	pt_save_free(job);
+	return NULL;
+}
+
+int pt_save_run(struct pt_save_job *job, struct pt_save_progress *prog, struct pt_error *err)
+{
+	if (write_records(job->ck, job->fd, job->prefix, job->pk, job->pklen, &job->opts, prog,
+			  err) < 0)
+		return -1;
+	if (fsync(job->fd) < 0)
+		return pt_error_sys(err, errno, "save: %s: fsync", job->path);
+	return publish(job->fd, job->dirfd, job->dir, job->path, job->tmpname,
+		       sizeof(job->tmpname), err);
+}
+
+void pt_save_free(struct pt_save_job *job)
+{
+	if (!job)
+		return;
+	if (job->tmpname[0])
+		unlink(job->tmpname); /* a named temporary that was never published */
+	if (job->fd >= 0)
+		close(job->fd); /* an unnamed one vanishes with its descriptor */
+	if (job->dirfd >= 0)
+		close(job->dirfd);
+	free(job->pk);
+	free(job);
+}
+
+int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
+		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
+		       struct pt_error *err)
+{
+	struct pt_save_job *job = pt_save_begin(ck, path, locs, opts, prog, err);
+	int ret;
+
+	if (!job)
+		return -1;
+	ret = pt_save_run(job, prog, err);
+	pt_save_free(job);
 	return ret;
 }

@@ -9,7 +9,7 @@
 #include "checkpoint.h"
 #include "error.h"
 
-/* Progress of a save, updated with atomic stores as bytes are written. */
+/* Progress of a save in storage bytes, updated with atomic stores as they are written. */
 struct pt_save_progress {
 	uint64_t done, total; /* bytes */
 };
@@ -33,5 +33,20 @@ struct pt_save_opts {
 int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
 		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
 		       struct pt_error *err);
+
+/*
+ * The same in two steps, so a daemon can answer quickly and copy in the
+ * background: pt_save_begin does everything that can fail fast (checks,
+ * the new pickle, the temporary file in path's folder) and returns a job,
+ * or NULL with err; pt_save_run writes, fsyncs and publishes it (0 or -1
+ * with err; the locations were fixed at begin); pt_save_free releases the
+ * job and removes whatever a failed or unrun job left. ck must outlive the job.
+ */
+struct pt_save_job;
+struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
+				  const char *const *locs, const struct pt_save_opts *opts,
+				  struct pt_save_progress *prog, struct pt_error *err);
+int pt_save_run(struct pt_save_job *job, struct pt_save_progress *prog, struct pt_error *err);
+void pt_save_free(struct pt_save_job *job);
 
 #endif
