@@ -23,7 +23,7 @@ read_all() {
 		if getfattr --only-values -n user.pt.dtype "$x" >/dev/null 2>&1; then
 			t=$((t + 1))
 		fi
-	done < <(find "$MNT" -type f -print0)
+	done < <(find "$MNT" -path "$MNT/.ptfs" -prune -o -type f -print0)
 	echo "$(basename "$f") $n files $t tensors"
 	unmount_all
 }

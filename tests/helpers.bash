@@ -33,7 +33,8 @@ mount_ckpt() {
 	shift
 	MNT="$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/mnt.XXXXXX")"
 	MOUNTS+=("$MNT")
-	"$PTFS" "$@" "$f" "$MNT"
+	# 3>&-: a daemon must not hold bats's output pipe open
+	"$PTFS" "$@" "$f" "$MNT" 3>&-
 }
 
 is_mounted() {
@@ -42,6 +43,10 @@ is_mounted() {
 
 unmount_all() {
 	local m
+	# also mounts made in subshells (`run f`), which MOUNTS does not see
+	for m in $(awk -v d="${BATS_TEST_TMPDIR:-/nonexistent}/" '$3 == "fuse.ptfs" && index($2, d) == 1 {print $2}' /proc/self/mounts); do
+		MOUNTS+=("$m")
+	done
 	for m in "${MOUNTS[@]}"; do
 		if is_mounted "$m"; then
 			fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || true

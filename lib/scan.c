@@ -1,0 +1,617 @@
+/*
+ * scan.c - the globals report (scan.h).
+ *
+ * The pickle machine runs with hooks that only record: each global as the
+ * file names it (normalized from Python 2 names as torch.load's unpickler
+ * does), each call on a global, each BUILD on an object of a global class.
+ * Nothing is resolved, so a hostile name costs a table entry. Containers:
+ * zip members are found with libzip, including duplicates and members
+ * outside the archive prefix (a member named data.txt may hold the payload);
+ * a member is scanned when its first byte is PROTO (0x80) or its name ends
+ * in .pkl. Bare pickle streams are scanned pickle after pickle (a payload
+ * may hide in the third); legacy streams have exactly five pickles.
+ */
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "dtype.h"
+#include "pickle.h"
+#include "value.h"
+
+#define SCAN_MEMBER_MAX ((uint64_t)256 << 20) /* bytes of one pickle member */
+#define SCAN_MAX_PICKLES 64                   /* per bare stream */
+
+struct scan_global {
+	char *name;   /* module.name, normalized */
+	char *member; /* the pickle it was seen in */
+	unsigned ops; /* 1 GLOBAL, 2 STACK_GLOBAL, 4 INST, 8 EXT */
+	bool called, built;
+	enum pt_verdict verdict;
+	const char *reason;
+};
+
+struct pt_scan {
+	struct scan_global *g;
+	size_t n, cap;
+	char **notes;
+	size_t nnotes;
+	bool malformed;
+	enum pt_verdict floor; /* raised by notes (TorchScript archive: unknown) */
+	const char *member;
+};
+
+static const char *const allowed_exact[] = {
+	"collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter",
+	"torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
+	"_codecs.encode", "builtins.bytearray", "builtins.set", "builtins.frozenset",
+	"builtins.complex", "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
+	"torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
+	"torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
+	"torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_parameter",
+	"torch._utils._rebuild_parameter_with_state", "torch._utils._rebuild_qtensor",
+	"torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+	"torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_sparse_tensor",
+	"torch._utils._rebuild_sparse_csr_tensor", "torch._utils._rebuild_meta_tensor_no_storage",
+	"torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_wrapper_subclass",
+	"torch._utils._rebuild_device_tensor_from_numpy",
+	"torch._utils._rebuild_device_tensor_from_cpu_tensor",
+	/* TorchScript's pickle helpers (list builders); the archive itself is noted */
+	"torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
+	"torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist",
+	"torch.jit._pickle.build_doublelist", "torch.jit._pickle.build_boollist",
+};
+
+static const char *const tensor_classes[] = {
+	"Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
+	"ComplexFloat", "ComplexDouble",
+};
+
+static const struct {
+	const char *prefix;
+	const char *why;
+} blocked[] = {
+	{ "types", "code objects" }, { "marshal", "code objects" }, { "code", "code execution" },
+	{ "codeop", "code execution" }, { "runpy", "code execution" }, { "importlib", "imports" },
+	{ "imp", "imports" }, { "_imp", "imports" }, { "_frozen_importlib", "imports" },
+	{ "_frozen_importlib_external", "imports" }, { "zipimport", "imports" },
+	{ "pkgutil", "imports" }, { "inspect", "code execution" }, { "gc", "interpreter" },
+	{ "site", "interpreter" }, { "_interpreters", "interpreter" },
+	{ "_xxsubinterpreters", "interpreter" }, { "os", "process and OS" },
+	{ "posix", "process and OS" }, { "nt", "process and OS" }, { "sys", "process and OS" },
+	{ "subprocess", "process and OS" }, { "_posixsubprocess", "process and OS" },
+	{ "pty", "process and OS" }, { "commands", "process and OS" },
+	{ "multiprocessing", "process and OS" }, { "signal", "process and OS" },
+	{ "_signal", "process and OS" }, { "threading", "process and OS" },
+	{ "_thread", "process and OS" }, { "atexit", "process and OS" },
+	{ "shutil", "process and OS" }, { "tempfile", "process and OS" },
+	{ "platform", "process and OS" }, { "uuid", "process and OS" },
+	{ "_osx_support", "process and OS" }, { "_aix_support", "process and OS" },
+	{ "_pyrepl", "process and OS" }, { "pydoc", "process and OS" },
+	{ "imaplib", "process and OS" }, { "webbrowser", "process and OS" },
+	{ "venv", "process and OS" }, { "ensurepip", "process and OS" }, { "pip", "process and OS" },
+	{ "distutils", "process and OS" }, { "asyncio", "process and OS" },
+	{ "pexpect", "process and OS" }, { "pipes", "process and OS" }, { "ctypes", "FFI" },
+	{ "_ctypes", "FFI" }, { "mmap", "FFI" }, { "pickle", "nested load" },
+	{ "_pickle", "nested load" }, { "cPickle", "nested load" }, { "dill", "nested load" },
+	{ "cloudpickle", "nested load" }, { "joblib", "nested load" }, { "shelve", "nested load" },
+	{ "copyreg", "nested load" }, { "torch.load", "nested load" },
+	{ "torch.serialization.load", "nested load" },
+	{ "torch.storage._load_from_bytes", "nested load" },
+	{ "torch.utils._config_module", "nested load" },
+	{ "torch.utils.data.datapipes", "nested load" }, { "numpy.load", "nested load" },
+	{ "numpy.lib.format", "nested load" }, { "pdb", "runs strings" }, { "bdb", "runs strings" },
+	{ "trace", "runs strings" }, { "profile", "runs strings" }, { "cProfile", "runs strings" },
+	{ "timeit", "runs strings" }, { "doctest", "runs strings" }, { "idlelib", "runs strings" },
+	{ "lib2to3", "runs strings" }, { "test", "runs strings" },
+	{ "numpy.testing", "runs strings" }, { "numpy.f2py", "runs strings" },
+	{ "numpy.distutils", "runs strings" }, { "torch.jit", "torch internals that run code" },
+	{ "torch._dynamo", "torch internals that run code" },
+	{ "torch._inductor", "torch internals that run code" },
+	{ "torch.compile", "torch internals that run code" },
+	{ "torch.fx.experimental.symbolic_shapes", "torch internals that run code" },
+	{ "torch.utils.collect_env", "torch internals that run code" },
+	{ "torch.utils.bottleneck", "torch internals that run code" },
+	{ "torch.hub", "torch internals that run code" },
+	{ "torch.distributed.rpc", "torch internals that run code" },
+	{ "torch.distributed.elastic.rendezvous", "torch internals that run code" },
+	{ "operator", "call gadgets" }, { "_operator", "call gadgets" },
+	{ "functools", "call gadgets" }, { "socket", "network" }, { "ssl", "network" },
+	{ "http", "network" }, { "httplib", "network" }, { "urllib", "network" },
+	{ "urllib2", "network" }, { "requests", "network" }, { "aiohttp", "network" },
+	{ "smtplib", "network" }, { "ftplib", "network" }, { "poplib", "network" },
+	{ "telnetlib", "network" }, { "nntplib", "network" }, { "xmlrpc", "network" },
+	{ "socketserver", "network" }, { "select", "network" }, { "selectors", "network" },
+	{ "io", "file system" }, { "_io", "file system" }, { "logging", "file system" },
+	{ "sqlite3", "file system" }, { "tarfile", "file system" }, { "zipfile", "file system" },
+	{ "glob", "file system" }, { "fileinput", "file system" }, { "linecache", "file system" },
+	{ "filecmp", "file system" }, { "difflib", "file system" }, { "compileall", "file system" },
+	{ "py_compile", "file system" }, { "pathlib", "file system" },
+	{ "fickling", "anti-analysis" }, { "picklescan", "anti-analysis" },
+	{ "modelscan", "anti-analysis" }, { "modelaudit", "anti-analysis" },
+	{ "saferpickle", "anti-analysis" }, { "model_unpickler", "anti-analysis" },
+};
+
+/* builtins that only construct plain values; every other builtin is dangerous */
+static const char *const builtin_ctors[] = {
+	"int", "float", "bool", "str", "bytes", "bytearray", "list", "dict", "set", "frozenset",
+	"tuple", "complex", "range", "slice", "object", "NoneType", "Ellipsis",
+};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool allowed(const char *module, const char *name, const char *full)
+{
+	size_t i;
+
+	if (in_list(full, allowed_exact, NELEM(allowed_exact)))
+		return true;
+	if (strcmp(module, "torch") == 0) {
+		if (pt_dtype_from_storage_class(name) != PT_DT_INVALID || pt_dtype_from_name(name) != PT_DT_INVALID)
+			return true;
+	}
+	if (strcmp(module, "torch") == 0 || strcmp(module, "torch.cuda") == 0)
+		for (i = 0; i < NELEM(tensor_classes); i++) {
+			size_t l = strlen(tensor_classes[i]);
+
+			if (strncmp(name, tensor_classes[i], l) == 0 && strcmp(name + l, "Tensor") == 0)
+				return true;
+		}
+	return false;
+}
+
+/* A dotted attribute, a dunder component, or a byte no Python name has. */
+static const char *odd_shape(const char *module, const char *name)
+{
+	const char *p;
+
+	if (strchr(name, '.'))
+		return "dotted name";
+	for (p = module;; p = strchr(p, '.') + 1) {
+		if (strncmp(p, "__", 2) == 0 && strcmp(p, "__builtin__") != 0 && strcmp(p, "__main__") != 0 &&
+		    strncmp(p, "__torch__", 9) != 0)
+			return "dunder module";
+		if (!strchr(p, '.'))
+			break;
+	}
+	if (strncmp(name, "__", 2) == 0 && strlen(name) > 4 && strcmp(name + strlen(name) - 2, "__") == 0)
+		return "dunder name";
+	for (p = module; *p; p++)
+		if ((unsigned char)*p <= ' ')
+			return "control or space in a module name";
+	for (p = name; *p; p++)
+		if ((unsigned char)*p <= ' ')
+			return "control or space in a name";
+	return NULL;
+}
+
+enum pt_verdict pt_scan_classify(const char *module, const char *name, const char **reason)
+{
+	char full[1024];
+	const char *why;
+	size_t i;
+
+	*reason = NULL;
+	snprintf(full, sizeof(full), "%s.%s", module, name);
+	if (strcmp(module, "copyreg") == 0 && strncmp(name, "<ext ", 5) == 0) {
+		*reason = "extension code: an unresolved import";
+		return PT_VERDICT_DANGEROUS;
+	}
+	why = odd_shape(module, name);
+	if (why) {
+		*reason = why;
+		return PT_VERDICT_DANGEROUS;
+	}
+	if (allowed(module, name, full))
+		return PT_VERDICT_ALLOWED;
+	if (strcmp(module, "builtins") == 0) {
+		if (in_list(name, builtin_ctors, NELEM(builtin_ctors)))
+			return PT_VERDICT_UNKNOWN;
+		*reason = "code execution and evaluation";
+		return PT_VERDICT_DANGEROUS;
+	}
+	for (i = 0; i < NELEM(blocked); i++) {
+		size_t l = strlen(blocked[i].prefix);
+
+		if (strncmp(full, blocked[i].prefix, l) == 0 && full[l] == '.') {
+			*reason = blocked[i].why;
+			return PT_VERDICT_DANGEROUS;
+		}
+		if (strcmp(full, blocked[i].prefix) == 0) {
+			*reason = blocked[i].why;
+			return PT_VERDICT_DANGEROUS;
+		}
+	}
+	return PT_VERDICT_UNKNOWN;
+}
+
+const char *pt_verdict_name(enum pt_verdict v)
+{
+	return v == PT_VERDICT_ALLOWED ? "allowed" : v == PT_VERDICT_UNKNOWN ? "unknown" : "dangerous";
+}
+
+static int note(struct pt_scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int note(struct pt_scan *s, const char *fmt, ...)
+{
+	char **n = realloc(s->notes, (s->nnotes + 1) * sizeof(*n));
+	va_list ap;
+	int r;
+
+	if (!n)
+		return -1;
+	s->notes = n;
+	va_start(ap, fmt);
+	r = vasprintf(&s->notes[s->nnotes], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	s->nnotes++;
+	return 0;
+}
+
+static const char *py3_module(const char *m)
+{
+	if (strcmp(m, "__builtin__") == 0 || strcmp(m, "exceptions") == 0)
+		return "builtins";
+	if (strcmp(m, "copy_reg") == 0)
+		return "copyreg";
+	if (strcmp(m, "cPickle") == 0)
+		return "pickle";
+	return m;
+}
+
+static struct scan_global *find(struct pt_scan *s, const char *module, const char *name,
+				bool add)
+{
+	char full[1024];
+	size_t i;
+
+	snprintf(full, sizeof(full), "%s.%s", py3_module(module), name);
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->g[i].name, full) == 0 && strcmp(s->g[i].member, s->member) == 0)
+			return &s->g[i];
+	if (!add)
+		return NULL;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct scan_global *g = realloc(s->g, cap * sizeof(*g));
+
+		if (!g)
+			return NULL;
+		s->g = g;
+		s->cap = cap;
+	}
+	memset(&s->g[s->n], 0, sizeof(s->g[s->n]));
+	s->g[s->n].name = strdup(full);
+	s->g[s->n].member = strdup(s->member);
+	if (!s->g[s->n].name || !s->g[s->n].member) {
+		free(s->g[s->n].name);
+		free(s->g[s->n].member);
+		return NULL;
+	}
+	s->g[s->n].verdict = pt_scan_classify(py3_module(module), name, &s->g[s->n].reason);
+	return &s->g[s->n++];
+}
+
+static int hook_global(void *ctx, const char *module, const char *name, unsigned char op,
+		       struct pt_error *err)
+{
+	struct scan_global *g = find(ctx, module, name, true);
+
+	if (!g)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	g->ops |= op == 'c' ? 1 : op == 0x93 ? 2 : op == 'i' ? 4 : 8;
+	return 0;
+}
+
+static void mark(struct pt_scan *s, const struct pt_value *cls, bool call)
+{
+	struct scan_global *g;
+
+	if (!cls || cls->kind != PT_V_GLOBAL)
+		return;
+	g = find(s, cls->u.global.module, cls->u.global.name, true);
+	if (!g)
+		return;
+	if (call)
+		g->called = true;
+	else
+		g->built = true;
+}
+
+static struct pt_value *hook_call(void *ctx, struct pt_arena *a, struct pt_value *callable,
+				  struct pt_value *args, struct pt_value *kwargs, unsigned char how,
+				  struct pt_error *err)
+{
+	(void)a, (void)args, (void)kwargs, (void)how, (void)err;
+	mark(ctx, callable, true);
+	return NULL;
+}
+
+static int hook_build(void *ctx, struct pt_arena *a, struct pt_value *target,
+		      struct pt_value *state, struct pt_error *err)
+{
+	(void)a, (void)state, (void)err;
+	if (target->kind == PT_V_OBJECT)
+		mark(ctx, target->u.obj.callable, false);
+	return 0;
+}
+
+/* Scans pickles in buf, one after another (at most max); notes what is left over. */
+static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len, unsigned max,
+			const char *what)
+{
+	struct pt_pickle_hooks h = { .ctx = s, .global = hook_global, .call = hook_call,
+				     .build = hook_build };
+	struct pt_pickle_opts o;
+	size_t pos = 0;
+	unsigned i;
+	char member[256];
+
+	pt_pickle_opts_default(&o);
+	o.hooks = &h;
+	o.limits.max_depth = 1000;
+	for (i = 0; i < max && pos < len; i++) {
+		struct pt_arena a;
+		struct pt_value *v;
+		struct pt_error err;
+		size_t used = 0;
+
+		if (max > 1)
+			snprintf(member, sizeof(member), "%s %u", what, i + 1);
+		else
+			snprintf(member, sizeof(member), "%s", what);
+		s->member = member;
+		pt_arena_init(&a, (size_t)1 << 30);
+		pt_error_clear(&err);
+		if (pt_pickle_load(&a, buf + pos, len - pos, &o, &v, &used, &err) < 0) {
+			s->malformed = true;
+			note(s, "%s: malformed: %s", member, err.msg);
+			pt_arena_release(&a);
+			return;
+		}
+		pt_arena_release(&a);
+		pos += used;
+		if (max > 1 && pos < len && buf[pos] != 0x80) {
+			note(s, "%s: %zu bytes after the last pickle", what, len - pos);
+			s->malformed = true;
+			return;
+		}
+	}
+	if (max > 1 && i > 1)
+		note(s, "%s: %u pickles in one stream", what, i);
+}
+
+static void scan_zip(struct pt_scan *s, const char *path)
+{
+	zip_int64_t n, i, j;
+	int zerr = 0;
+	zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
+	bool ts = false;
+
+	if (!z) {
+		zip_error_t ze;
+
+		zip_error_init_with_code(&ze, zerr);
+		note(s, "zip: malformed: %s", zip_error_strerror(&ze));
+		zip_error_fini(&ze);
+		s->malformed = true;
+		return;
+	}
+	n = zip_get_num_entries(z, 0);
+	for (i = 0; i < n; i++) {
+		const char *name = zip_get_name(z, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+		zip_stat_t st;
+		zip_file_t *f;
+		unsigned char first = 0, *buf;
+		size_t nl;
+
+		if (!name || zip_stat_index(z, (zip_uint64_t)i, 0, &st) < 0)
+			continue;
+		nl = strlen(name);
+		if ((nl >= 13 && strcmp(name + nl - 13, "constants.pkl") == 0) || strstr(name, "/code/"))
+			ts = true;
+		for (j = 0; j < i; j++) {
+			const char *o = zip_get_name(z, (zip_uint64_t)j, ZIP_FL_ENC_RAW);
+
+			if (o && strcmp(o, name) == 0)
+				note(s, "zip: duplicate member %s", name);
+		}
+		f = zip_fopen_index(z, (zip_uint64_t)i, 0);
+		if (!f)
+			continue;
+		if (zip_fread(f, &first, 1) != 1 ||
+		    !(first == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0))) {
+			zip_fclose(f);
+			continue;
+		}
+		zip_fclose(f);
+		if (st.size > SCAN_MEMBER_MAX) {
+			note(s, "%s: a %llu-byte pickle is not scanned (limit %llu)", name,
+			     (unsigned long long)st.size, (unsigned long long)SCAN_MEMBER_MAX);
+			s->malformed = true;
+			continue;
+		}
+		buf = malloc(st.size ? st.size : 1);
+		f = zip_fopen_index(z, (zip_uint64_t)i, 0);
+		if (!buf || !f || zip_fread(f, buf, st.size) != (zip_int64_t)st.size) {
+			note(s, "%s: unreadable member", name);
+			s->malformed = true;
+		} else {
+			scan_stream(s, buf, st.size, 1, name);
+		}
+		if (f)
+			zip_fclose(f);
+		free(buf);
+	}
+	if (ts) {
+		note(s, "TorchScript archive (code/, constants.pkl): torch.load hands it to torch.jit.load, which runs its code");
+		s->floor = PT_VERDICT_UNKNOWN;
+	}
+	zip_discard(z);
+}
+
+struct pt_scan *pt_scan_file(const char *path, struct pt_error *err)
+{
+	static const unsigned char legacy[8] = { 0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46 };
+	struct pt_scan *s;
+	unsigned char head[8] = { 0 };
+	struct stat st;
+	void *map;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pt_error_sys(err, errno, "%s", path), NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return pt_error_set(err, PT_ERR_FORMAT, "%s: not a regular file", path), NULL;
+	}
+	if (pread(fd, head, sizeof(head), 0) < 1) {
+		close(fd);
+		return pt_error_set(err, PT_ERR_FORMAT, "%s: empty file", path), NULL;
+	}
+	if (memcmp(head, "PK\3\4", 4) != 0 && head[0] != 0x80) {
+		close(fd);
+		if (memcmp(head, "7z\xbc\xaf\x27\x1c", 6) == 0)
+			return pt_error_set(err, PT_ERR_FORMAT, "%s: not a PyTorch checkpoint (7z archive)", path), NULL;
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "%s: not a PyTorch checkpoint or pickle (first bytes %02x %02x %02x %02x)",
+				    path, head[0], head[1], head[2], head[3]),
+		       NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
+	}
+	if (memcmp(head, "PK\3\4", 4) == 0) {
+		close(fd);
+		scan_zip(s, path);
+		return s;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		pt_scan_free(s);
+		return pt_error_sys(err, errno, "%s: mmap", path), NULL;
+	}
+	if (memcmp(head, legacy, sizeof(legacy)) == 0) {
+		/* five pickles, then raw storage bytes */
+		struct pt_pickle_opts o;
+		size_t pos = 0, used, k;
+		struct pt_arena a;
+		struct pt_value *v;
+		struct pt_error e2;
+
+		pt_pickle_opts_default(&o);
+		for (k = 0; k < 5; k++) {
+			if (k == 3) {
+				size_t end = 0;
+
+				/* scan the object pickle with the recording hooks */
+				if (pt_pickle_scan((unsigned char *)map + pos, (size_t)st.st_size - pos, &end, &e2) != 0) {
+					note(s, "legacy object pickle: malformed: %s", e2.msg);
+					s->malformed = true;
+					break;
+				}
+				scan_stream(s, (unsigned char *)map + pos, end, 1, "object pickle");
+				pos += end;
+				continue;
+			}
+			pt_arena_init(&a, (size_t)1 << 26);
+			if (pt_pickle_load(&a, (unsigned char *)map + pos, (size_t)st.st_size - pos, &o, &v,
+					   &used, &e2) < 0) {
+				note(s, "legacy pickle %zu: malformed: %s", k + 1, e2.msg);
+				s->malformed = true;
+				pt_arena_release(&a);
+				break;
+			}
+			pt_arena_release(&a);
+			pos += used;
+		}
+	} else {
+		scan_stream(s, map, (size_t)st.st_size, SCAN_MAX_PICKLES, "pickle");
+	}
+	munmap(map, (size_t)st.st_size);
+	return s;
+}
+
+enum pt_verdict pt_scan_verdict(const struct pt_scan *s)
+{
+	enum pt_verdict v = s->floor;
+	size_t i;
+
+	if (s->malformed && v < PT_VERDICT_UNKNOWN)
+		v = PT_VERDICT_UNKNOWN; /* fail closed */
+	for (i = 0; i < s->n; i++)
+		if (s->g[i].verdict > v)
+			v = s->g[i].verdict;
+	return v;
+}
+
+static const char *use_name(const struct scan_global *g)
+{
+	return g->called ? "called" : g->built ? "built" : "named";
+}
+
+int pt_scan_report(const struct pt_scan *s, const char *prefix, char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+	size_t i;
+
+	if (!f)
+		return -1;
+	for (i = 0; i < s->n; i++) {
+		const struct scan_global *g = &s->g[i];
+
+		fprintf(f, "%s%s: %s %s %s%s%s%s%s", prefix, g->member, pt_verdict_name(g->verdict),
+			g->name, use_name(g), g->ops & 1 ? " GLOBAL" : "", g->ops & 2 ? " STACK_GLOBAL" : "",
+			g->ops & 4 ? " INST" : "", g->ops & 8 ? " EXT" : "");
+		if (g->reason)
+			fprintf(f, " (%s)", g->reason);
+		fputc('\n', f);
+	}
+	for (i = 0; i < s->nnotes; i++)
+		fprintf(f, "%snote: %s\n", prefix, s->notes[i]);
+	fprintf(f, "%sverdict: %s\n", prefix, pt_verdict_name(pt_scan_verdict(s)));
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+void pt_scan_free(struct pt_scan *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++) {
+		free(s->g[i].name);
+		free(s->g[i].member);
+	}
+	for (i = 0; i < s->nnotes; i++)
+		free(s->notes[i]);
+	free(s->g);
+	free(s->notes);
+	free(s);
+}
