@@ -18,6 +18,9 @@ ZIP_LIBS    := $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
+# glibc loads libgcc_s when a worker thread exits; load it at start instead,
+# so that nothing is dlopen'ed while a checkpoint is being served
+GCC_S       := -Wl,--no-as-needed -lgcc_s -Wl,--as-needed
 CFLAGS_ALL  := $(CSTD) $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 $(CFLAGS)
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -51,7 +54,7 @@ $(BA)/libptfs.a: $(LIB_OBJ_SAN)
 	ar rcs $@ $^
 
 $(B)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(B)/libptfs.a
-	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(B)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl
+	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(B)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl $(GCC_S)
 
 $(B)/ptfs-inspect: tests/inspect.c $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/inspect.c $(B)/libptfs.a $(ZIP_LIBS)

@@ -94,15 +94,60 @@ static char *describe(struct ptfs *fs, size_t *len)
 	return buf;
 }
 
+int ptfs_globals(struct ptfs *fs)
+{
+	struct pt_error err;
+	struct pt_scan *s;
+	char path[64];
+	int e = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (fs->globals)
+		goto out_unlock;
+	/* the daemon's cwd is / and the file may be gone: use the open descriptor */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fs->ck->src->fd);
+	pt_error_clear(&err);
+	s = pt_scan_file(path, &err);
+	if (!s) {
+		if (asprintf(&fs->globals, "note: %s\nverdict: unknown\n", err.msg) < 0)
+			fs->globals = NULL;
+	} else if (pt_scan_report(s, "", &fs->globals, &fs->globals_len) < 0) {
+		fs->globals = NULL;
+	}
+	pt_scan_free(s);
+	if (!fs->globals)
+		e = ENOMEM;
+	else
+		fs->globals_len = strlen(fs->globals);
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return e;
+}
+
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
+	int e;
 
 	if (!s) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_WRONLY) {
+	if (fi->fh == PTFS_GLOBALS) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+			free(s);
+			fuse_reply_err(req, EACCES);
+			return;
+		}
+		e = ptfs_globals(fs);
+		if (e || !(s->buf = malloc(fs->globals_len + 1))) {
+			free(s);
+			fuse_reply_err(req, e ? e : ENOMEM);
+			return;
+		}
+		memcpy(s->buf, fs->globals, fs->globals_len);
+		s->len = fs->globals_len;
+	} else if ((fi->flags & O_ACCMODE) != O_WRONLY) {
 		s->buf = describe(fs, &s->len);
 		if (!s->buf) {
 			free(s);

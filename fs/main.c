@@ -13,6 +13,7 @@
 #include "ptfs.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 struct cli {
+	int strict;
 	char *encoding;
 	char *checkpoint;
 	int nonopts;
@@ -31,6 +33,7 @@ enum { KEY_MAP = 1 };
 
 static const struct fuse_opt cli_opts[] = {
 	{ "encoding=%s", offsetof(struct cli, encoding), 0 },
+	{ "strict", offsetof(struct cli, strict), 1 },
 	FUSE_OPT_KEY("map_location=", KEY_MAP),
 	FUSE_OPT_END
 };
@@ -74,10 +77,78 @@ static void usage(FILE *f, const char *prog)
 		"    -o map_location=RULE   a map_location rule at mount time, as written to\n"
 		"                           .ptfs/control: cpu, cuda:1=cuda:0;cuda:2=cpu, /glob=cpu\n"
 		"                           (pairs separated by ';' or spaces; may be repeated)\n"
+		"    -o strict              refuse a checkpoint whose pickles name anything\n"
+		"                           torch's weights_only loader would not allow\n"
+		"    --scan FILE...         print what each file's pickles would import and\n"
+		"                           call, without mounting; exit 0 clean, 1 unknown\n"
+		"                           globals, 2 dangerous ones, 3 unreadable\n"
 		"    -h, --help             print this help\n"
 		"    -V, --version          print the version\n"
 		"\n",
 		prog);
+}
+
+/* -o strict: refuse (exit 1) unless every global is on torch's allowlist. */
+static int refuse_strict(struct ptfs *fs)
+{
+	const char *line, *end;
+
+	if (ptfs_globals(fs) != 0) {
+		fprintf(stderr, "ptfs: %s: cannot make the globals report\n", fs->path);
+		return 1;
+	}
+	end = fs->globals + fs->globals_len;
+	if (strstr(fs->globals, "verdict: allowed\n"))
+		return 0;
+	fprintf(stderr, "ptfs: %s: refused by -o strict:", fs->path);
+	for (line = fs->globals; line < end; line = strchr(line, '\n') + 1) {
+		const char *v = strchr(line, ' ');
+
+		if (v && (strncmp(v, " unknown ", 9) == 0 || strncmp(v, " dangerous ", 11) == 0)) {
+			fprintf(stderr, " %.*s", (int)(strchr(line, '\n') - line), line);
+			break; /* the first is enough for one line */
+		}
+		if (strncmp(line, "note: ", 6) == 0) {
+			fprintf(stderr, " %.*s", (int)(strchr(line, '\n') - line - 6), line + 6);
+			break;
+		}
+	}
+	fprintf(stderr, " (ptfs --scan lists all)\n");
+	return 1;
+}
+
+int ptfs_scan_main(int argc, char **argv)
+{
+	int worst = 0, i;
+
+	if (argc < 1) {
+		fprintf(stderr, "ptfs: --scan needs at least one FILE\n");
+		return 2;
+	}
+	for (i = 0; i < argc; i++) {
+		struct pt_error err;
+		struct pt_scan *s;
+		char *buf = NULL, prefix[4200];
+		size_t len = 0;
+		int v;
+
+		pt_error_clear(&err);
+		s = pt_scan_file(argv[i], &err);
+		if (!s) {
+			fprintf(stderr, "ptfs: %s\n", err.msg);
+			worst = 3;
+			continue;
+		}
+		snprintf(prefix, sizeof(prefix), "%s: ", argv[i]);
+		if (pt_scan_report(s, argc > 1 ? prefix : "", &buf, &len) == 0)
+			fwrite(buf, 1, len, stdout);
+		free(buf);
+		v = (int)pt_scan_verdict(s);
+		if (v > worst)
+			worst = v;
+		pt_scan_free(s);
+	}
+	return worst;
 }
 
 int main(int argc, char *argv[])
@@ -99,6 +170,8 @@ int main(int argc, char *argv[])
 	 * tensors). Naming the same zone explicitly lets glibc cache it.
 	 */
 	setenv("TZ", ":/etc/localtime", 0);
+	if (argc >= 2 && strcmp(argv[1], "--scan") == 0)
+		return ptfs_scan_main(argc - 2, argv + 2);
 	if (fuse_opt_parse(&args, &cli, cli_opts, cli_proc) != 0) {
 		fprintf(stderr, "ptfs: too many arguments\n");
 		usage(stderr, argv[0]);
@@ -150,10 +223,13 @@ int main(int argc, char *argv[])
 	fs.control = fs.rules ? pt_tree_add_special(fs.ck->tree, pt_tree_ctl_dir(fs.ck->tree),
 						    "control", PTFS_CONTROL, &err)
 			      : NULL;
-	if (!fs.control) {
+	if (!fs.control || !pt_tree_add_special(fs.ck->tree, pt_tree_ctl_dir(fs.ck->tree),
+						 "globals", PTFS_GLOBALS, &err)) {
 		fprintf(stderr, "ptfs: %s\n", err.msg);
 		goto out_ck;
 	}
+	if (cli.strict && refuse_strict(&fs) != 0)
+		goto out_ck;
 	for (size_t i = 0; i < cli.nmaps; i++) {
 		if (pt_rules_add_option(fs.rules, cli.maps[i], &err) < 0) {
 			const char *m = strncmp(err.msg, "line 1: ", 8) == 0 ? err.msg + 8 : err.msg;
@@ -188,8 +264,11 @@ int main(int argc, char *argv[])
 			goto out_unmount;
 		}
 		fuse_loop_cfg_set_clone_fd(cfg, opts.clone_fd);
-		fuse_loop_cfg_set_max_threads(cfg, opts.max_threads ? opts.max_threads : 16);
-		fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
+		/* unset options read as UINT_MAX in libfuse 3.14 */
+		fuse_loop_cfg_set_max_threads(cfg, opts.max_threads && opts.max_threads <= 100000
+							   ? opts.max_threads : 16);
+		if (opts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
 		ret = fuse_session_loop_mt(se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
@@ -210,6 +289,7 @@ out_ck:
 out_opts:
 	free(opts.mountpoint);
 out_args:
+	free(fs.globals);
 	free(cli.checkpoint);
 	free(cli.encoding);
 	for (size_t i = 0; i < cli.nmaps; i++)

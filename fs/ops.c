@@ -56,7 +56,7 @@ static void fill_attr(struct ptfs *fs, const struct pt_node *n, struct stat *st)
 		st->st_nlink = 1;
 		break;
 	case PT_NODE_SPECIAL:
-		st->st_mode = S_IFREG | 0644;
+		st->st_mode = S_IFREG | (n->u.special == PTFS_CONTROL ? 0644 : 0444);
 		st->st_nlink = 1;
 		break;
 	default:
@@ -255,6 +255,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (n->kind == PT_NODE_SPECIAL) {
+		fi->fh = (uint64_t)n->u.special; /* tells control_open which file */
 		ptfs_control_open(req, fs_of(req), fi);
 		return;
 	}
@@ -418,7 +419,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct pt_node *n = node_of(fs, ino);
 
 	(void)off, (void)fi;
-	if (!n || n->kind != PT_NODE_SPECIAL) {
+	if (!n || n->kind != PT_NODE_SPECIAL || n->u.special != PTFS_CONTROL) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -484,7 +485,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 	(void)attr, (void)fi;
 	/* `echo ... > control` truncates first: allowed, and a no-op */
-	if (n && n->kind == PT_NODE_SPECIAL && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
+	if (n && n->kind == PT_NODE_SPECIAL && n->u.special == PTFS_CONTROL && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
 							    FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))) {
 		fill_attr(fs, n, &st);
 		fuse_reply_attr(req, &st, 0);

@@ -17,6 +17,7 @@
 #include "checkpoint.h"
 #include "rules.h"
 #include "save.h"
+#include "scan.h"
 
 #define PTFS_VERSION "0.1.0"
 
@@ -42,9 +43,20 @@ struct ptfs {
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
 	struct pt_save_progress prog; /* of the running save */
 	struct pt_node *control;      /* .ptfs/control */
+	char *globals;                /* .ptfs/globals, made on first open */
+	size_t globals_len;
 };
 
-enum ptfs_special { PTFS_CONTROL = 1 };
+enum ptfs_special { PTFS_CONTROL = 1, PTFS_GLOBALS = 2 };
+
+/*
+ * The globals report of the mounted file (what its pickles would import and
+ * call), made once under fs->lock: 0, or an errno.
+ */
+int ptfs_globals(struct ptfs *fs);
+
+/* `ptfs --scan FILE...`: prints each report; returns the exit status. */
+int ptfs_scan_main(int argc, char **argv);
 
 /* The control file (control.c): open, read, write, release. Each replies once. */
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);

@@ -81,6 +81,47 @@ static void compat_map(const char **module, const char **name)
 	}
 }
 
+/* Printable ASCII as is, everything else as \xNN, at most 200 bytes out. */
+static void escape_name(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < n && o + 5 < cap && o < 200; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c > 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+}
+
+/*
+ * A global the machine refuses (NUL, bad UTF-8, not a str) is still shown to
+ * the global hook, escaped, before the load fails: a scanner must report
+ * what the pickle tried to import even when the pickle is broken.
+ */
+static void report_bad_global(struct pt_machine *m, const struct pt_value *mv, const char *mod,
+			      size_t ml, const struct pt_value *nv, const char *name, size_t nl)
+{
+	char a[256], b[256];
+	struct pt_error e;
+
+	if (!m->h->global)
+		return;
+	if (mv && mv->kind != PT_V_STR)
+		snprintf(a, sizeof(a), "<non-string:%s>", pt_vkind_name(mv->kind));
+	else
+		escape_name(mod, ml, a, sizeof(a));
+	if (nv && nv->kind != PT_V_STR)
+		snprintf(b, sizeof(b), "<non-string:%s>", pt_vkind_name(nv->kind));
+	else
+		escape_name(name, nl, b, sizeof(b));
+	pt_error_clear(&e);
+	m->h->global(m->h->ctx, a, b, m->op, &e);
+}
+
 /*
  * A PT_V_GLOBAL for module.name as the file wrote them, after the global
  * hook has seen them; fix_imports maps Python 2 names (not for EXT).
@@ -94,6 +135,7 @@ static struct pt_value *make_global(struct pt_machine *m, const char *mod,
 	char *cmod, *cname;
 
 	if (memchr(mod, '\0', modlen) || memchr(name, '\0', namelen)) {
+		report_bad_global(m, NULL, mod, modlen, NULL, name, namelen);
 		pt_pickle_fail(m, PT_ERR_PICKLE, "%s contains a NUL byte",
 			       memchr(mod, '\0', modlen) ? "module" : "name");
 		return NULL;
@@ -140,6 +182,10 @@ struct pt_value *pt_pickle_text_global(struct pt_machine *m,
 {
 	size_t bad;
 
+	if (pt_utf8_check(arg->p, arg->n, false) < arg->n ||
+	    pt_utf8_check(arg->p2, arg->n2, false) < arg->n2)
+		report_bad_global(m, NULL, (const char *)arg->p, arg->n, NULL, (const char *)arg->p2,
+				  arg->n2);
 	bad = pt_utf8_check(arg->p, arg->n, false);
 	if (bad < arg->n) {
 		pt_pickle_fail(m, PT_ERR_PICKLE,
@@ -164,11 +210,16 @@ int pt_pickle_stack_global(struct pt_machine *m)
 		return -1;
 	name = pt_pickle_pop(m);
 	mod = pt_pickle_pop(m);
-	if (mod->kind != PT_V_STR || name->kind != PT_V_STR)
+	if (mod->kind != PT_V_STR || name->kind != PT_V_STR) {
+		report_bad_global(m, mod, mod->kind == PT_V_STR ? mod->u.s.p : "",
+				  mod->kind == PT_V_STR ? mod->u.s.len : 0, name,
+				  name->kind == PT_V_STR ? name->u.s.p : "",
+				  name->kind == PT_V_STR ? name->u.s.len : 0);
 		return pt_pickle_fail(m, PT_ERR_PICKLE,
 				      "module and name must be str, got %s and %s",
 				      pt_vkind_name(mod->kind),
 				      pt_vkind_name(name->kind));
+	}
 	return pt_pickle_push(m, make_global(m, mod->u.s.p, mod->u.s.len,
 					     name->u.s.p, name->u.s.len, true));
 }

@@ -141,7 +141,9 @@ static int scan(struct rt *r, const unsigned char *pk, size_t len)
 
 		if (pos >= len)
 			return pt_error_set(r->err, PT_ERR_PICKLE, "pickle ends before STOP");
-		if (pt_pickle_op_decode(pk, len, pos, &a, &next, r->err) < 0)
+		if (!pt_pickle_ops[pk[pos]].name)
+			return pt_error_set(r->err, PT_ERR_PICKLE, "offset %zu: unknown opcode", pos);
+		if (pt_pickle_op_decode(pk, len, pos, &a, &next, r->err) != 0)
 			return -1;
 		if (r->nops == cap) {
 			struct op *n;

@@ -27,6 +27,7 @@
 
 #include "dtype.h"
 #include "pickle.h"
+#include "pickle_int.h"
 #include "value.h"
 
 #define SCAN_MEMBER_MAX ((uint64_t)256 << 20) /* bytes of one pickle member */
@@ -196,6 +197,10 @@ static const char *odd_shape(const char *module, const char *name)
 	}
 	if (strncmp(name, "__", 2) == 0 && strlen(name) > 4 && strcmp(name + strlen(name) - 2, "__") == 0)
 		return "dunder name";
+	if (strchr(module, '<') || strchr(name, '<'))
+		return "not a str: an unresolvable import";
+	if (strchr(module, '\\') || strchr(name, '\\'))
+		return "NUL, control byte or invalid UTF-8 in a name";
 	for (p = module; *p; p++)
 		if ((unsigned char)*p <= ' ')
 			return "control or space in a module name";
@@ -358,9 +363,136 @@ static int hook_build(void *ctx, struct pt_arena *a, struct pt_value *target,
 	return 0;
 }
 
+/* PROTO, or an opcode that starts protocol 0/1 pickles (text GLOBAL, MARK, ...). */
+static bool looks_like_pickle(unsigned char c)
+{
+	return c == 0x80 || (c < 0x80 && strchr("c(ISVFLNJKM]})ghjpqr.", c) && c != '\0');
+}
+
+static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len, unsigned max,
+			const char *what, int depth);
+
+/*
+ * A bytes value that is itself a pickle (pickle.loads(b'...') inside the
+ * pickle, torch.storage._load_from_bytes) would be run by the outer one's
+ * calls: scan it too. The walk is iterative and marks what it visited.
+ */
+static void scan_nested(struct pt_scan *s, struct pt_value *root, const char *what, int depth)
+{
+	struct pt_value **stack;
+	size_t sp = 0, cap = 256, i, found = 0;
+	char member[300];
+
+	if (depth >= 3 || !(stack = malloc(cap * sizeof(*stack))))
+		return;
+	stack[sp++] = root;
+	root->mark = 1;
+	while (sp) {
+		struct pt_value *v = stack[--sp], *kids[3] = { NULL, NULL, NULL };
+		struct pt_value **arr = NULL, **arr2 = NULL;
+		size_t n = 0, n2 = 0, k;
+
+		switch (v->kind) {
+		case PT_V_BYTES: case PT_V_BYTEARRAY:
+			if (v->u.s.len > 2 && (unsigned char)v->u.s.p[0] == 0x80 && found < 16) {
+				snprintf(member, sizeof(member), "%s: bytes value %zu", what, ++found);
+				note(s, "%s: a pickle embedded in a bytes value", what);
+				if (s->floor < PT_VERDICT_UNKNOWN)
+					s->floor = PT_VERDICT_UNKNOWN;
+				scan_stream(s, (const unsigned char *)v->u.s.p, v->u.s.len, 1, member,
+					    depth + 1);
+			}
+			break;
+		case PT_V_TUPLE: case PT_V_LIST: case PT_V_SET: case PT_V_FROZENSET:
+			arr = v->u.seq.v;
+			n = v->u.seq.n;
+			break;
+		case PT_V_DICT:
+			arr = v->u.dict.k;
+			arr2 = v->u.dict.v;
+			n = n2 = v->u.dict.n;
+			break;
+		case PT_V_OBJECT:
+			kids[0] = v->u.obj.args;
+			kids[1] = v->u.obj.state;
+			kids[2] = v->u.obj.kwargs;
+			arr = v->u.obj.appends.v;
+			n = v->u.obj.appends.n;
+			arr2 = v->u.obj.items.v;
+			n2 = v->u.obj.items.n;
+			break;
+		default:
+			break;
+		}
+		for (i = 0; i < 3 + n + n2; i++) {
+			struct pt_value *c = i < 3 ? kids[i] : i < 3 + n ? arr[i - 3] : arr2[i - 3 - n];
+
+			if (!c || c->mark)
+				continue;
+			c->mark = 1;
+			if (sp == cap) {
+				struct pt_value **ns = realloc(stack, cap * 2 * sizeof(*ns));
+
+				if (!ns)
+					goto out_free;
+				stack = ns;
+				cap *= 2;
+			}
+			stack[sp++] = c;
+		}
+		(void)k;
+	}
+out_free:
+	free(stack);
+}
+
+/*
+ * After a pickle broke, list the names its opcodes still spell, reading
+ * each opcode's argument and nothing else (frames ignored): a payload may
+ * sit behind a malformed frame, or after the point where the machine
+ * stopped. STACK_GLOBAL takes the two strings pushed just before it.
+ */
+static void sweep(struct pt_scan *s, const unsigned char *buf, size_t len, size_t from, int depth)
+{
+	const unsigned char *str[2] = { NULL, NULL };
+	size_t strn[2] = { 0, 0 }, pos = from, next;
+	struct pt_oparg a;
+	struct pt_error e;
+	char mod[256], name[256];
+
+	while (pos < len) {
+		unsigned char op = buf[pos];
+
+		if (!pt_pickle_ops[op].name || pt_pickle_op_decode(buf, len, pos, &a, &next, &e) != 0) {
+			pos++; /* resynchronize on the next byte */
+			continue;
+		}
+		if (op == 'c' || op == 'i') {
+			snprintf(mod, sizeof(mod), "%.*s", (int)(a.n < 200 ? a.n : 200), a.p);
+			snprintf(name, sizeof(name), "%.*s", (int)(a.n2 < 200 ? a.n2 : 200), a.p2);
+			hook_global(s, mod, name, op, &e);
+		} else if (op == 0x93 && str[0] && str[1]) {
+			snprintf(mod, sizeof(mod), "%.*s", (int)(strn[0] < 200 ? strn[0] : 200), str[0]);
+			snprintf(name, sizeof(name), "%.*s", (int)(strn[1] < 200 ? strn[1] : 200), str[1]);
+			hook_global(s, mod, name, op, &e);
+		} else if (op == 0x95 && depth == 0 && a.u < len - next && next + a.u != next) {
+			/* a streaming reader resumes where the frame says it ends */
+			sweep(s, buf, len, next + (size_t)a.u, 1);
+		} else if (op == 'X' || op == 0x8c || op == 0x8d || op == 'V') {
+			str[0] = str[1];
+			strn[0] = strn[1];
+			str[1] = a.p;
+			strn[1] = a.n;
+		}
+		if (op == '.' && next >= len)
+			break;
+		pos = next;
+	}
+}
+
 /* Scans pickles in buf, one after another (at most max); notes what is left over. */
 static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len, unsigned max,
-			const char *what)
+			const char *what, int depth)
 {
 	struct pt_pickle_hooks h = { .ctx = s, .global = hook_global, .call = hook_call,
 				     .build = hook_build };
@@ -389,11 +521,13 @@ static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len,
 			s->malformed = true;
 			note(s, "%s: malformed: %s", member, err.msg);
 			pt_arena_release(&a);
+			sweep(s, buf + pos, len - pos, 0, 0);
 			return;
 		}
+		scan_nested(s, v, member, depth);
 		pt_arena_release(&a);
 		pos += used;
-		if (max > 1 && pos < len && buf[pos] != 0x80) {
+		if (max > 1 && pos < len && !looks_like_pickle(buf[pos])) {
 			note(s, "%s: %zu bytes after the last pickle", what, len - pos);
 			s->malformed = true;
 			return;
@@ -425,6 +559,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		zip_stat_t st;
 		zip_file_t *f;
 		unsigned char first = 0, *buf;
+		zip_flags_t flags;
 		size_t nl;
 
 		if (!name || zip_stat_index(z, (zip_uint64_t)i, 0, &st) < 0)
@@ -438,9 +573,14 @@ static void scan_zip(struct pt_scan *s, const char *path)
 			if (o && strcmp(o, name) == 0)
 				note(s, "zip: duplicate member %s", name);
 		}
-		f = zip_fopen_index(z, (zip_uint64_t)i, 0);
-		if (!f)
+		/* stored members are read raw: a bogus "encrypted" flag or CRC hides nothing */
+		flags = st.comp_method == ZIP_CM_STORE ? ZIP_FL_COMPRESSED : 0;
+		f = zip_fopen_index(z, (zip_uint64_t)i, flags);
+		if (!f) {
+			note(s, "%s: unreadable member: %s", name, zip_strerror(z));
+			s->malformed = true;
 			continue;
+		}
 		if (zip_fread(f, &first, 1) != 1 ||
 		    !(first == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0))) {
 			zip_fclose(f);
@@ -454,12 +594,12 @@ static void scan_zip(struct pt_scan *s, const char *path)
 			continue;
 		}
 		buf = malloc(st.size ? st.size : 1);
-		f = zip_fopen_index(z, (zip_uint64_t)i, 0);
+		f = zip_fopen_index(z, (zip_uint64_t)i, flags);
 		if (!buf || !f || zip_fread(f, buf, st.size) != (zip_int64_t)st.size) {
 			note(s, "%s: unreadable member", name);
 			s->malformed = true;
 		} else {
-			scan_stream(s, buf, st.size, 1, name);
+			scan_stream(s, buf, st.size, 1, name, 0);
 		}
 		if (f)
 			zip_fclose(f);
@@ -492,7 +632,7 @@ struct pt_scan *pt_scan_file(const char *path, struct pt_error *err)
 		close(fd);
 		return pt_error_set(err, PT_ERR_FORMAT, "%s: empty file", path), NULL;
 	}
-	if (memcmp(head, "PK\3\4", 4) != 0 && head[0] != 0x80) {
+	if (memcmp(head, "PK\3\4", 4) != 0 && !looks_like_pickle(head[0])) {
 		close(fd);
 		if (memcmp(head, "7z\xbc\xaf\x27\x1c", 6) == 0)
 			return pt_error_set(err, PT_ERR_FORMAT, "%s: not a PyTorch checkpoint (7z archive)", path), NULL;
@@ -536,7 +676,7 @@ struct pt_scan *pt_scan_file(const char *path, struct pt_error *err)
 					s->malformed = true;
 					break;
 				}
-				scan_stream(s, (unsigned char *)map + pos, end, 1, "object pickle");
+				scan_stream(s, (unsigned char *)map + pos, end, 1, "object pickle", 0);
 				pos += end;
 				continue;
 			}
@@ -552,7 +692,7 @@ struct pt_scan *pt_scan_file(const char *path, struct pt_error *err)
 			pos += used;
 		}
 	} else {
-		scan_stream(s, map, (size_t)st.st_size, SCAN_MAX_PICKLES, "pickle");
+		scan_stream(s, map, (size_t)st.st_size, SCAN_MAX_PICKLES, "pickle", 0);
 	}
 	munmap(map, (size_t)st.st_size);
 	return s;

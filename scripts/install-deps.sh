@@ -4,7 +4,8 @@
 # installs for /usr/bin/python3.
 set -euo pipefail
 pkgs=(build-essential pkg-config libfuse3-dev fuse3 libzip-dev zip unzip
-      bats bats-assert bats-support bats-file attr strace
+      bats bats-assert bats-support bats-file attr strace time bc procps
+      clang libclang-rt-14-dev
       python3-torch python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
