@@ -82,6 +82,25 @@ static struct pt_node *node_of(struct ptfs *fs, fuse_ino_t ino)
 	return pt_tree_node(fs->ck->tree, ino);
 }
 
+/*
+ * torch.save over the mounted path truncates and rewrites the same inode:
+ * our descriptor then sees other bytes. Once the file's size, mtime or
+ * inode differ from what was mounted, tensor reads fail with EIO rather
+ * than serve torn bytes (a file deleted or renamed over keeps its inode and
+ * stays readable). One fstat per request; the answer sticks.
+ */
+static bool stale(struct ptfs *fs)
+{
+	struct pt_error err;
+
+	if (__atomic_load_n(&fs->stale, __ATOMIC_RELAXED))
+		return true;
+	if (pt_source_check(fs->ck->src, &err) == 0)
+		return false;
+	__atomic_store_n(&fs->stale, true, __ATOMIC_RELAXED);
+	return true;
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -263,6 +282,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EACCES);
 		return;
 	}
+	if (n->kind == PT_NODE_TENSOR && stale(fs_of(req))) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
@@ -300,6 +323,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (n->kind != PT_NODE_TENSOR) {
 		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (stale(fs)) {
+		fuse_reply_err(req, EIO);
 		return;
 	}
 	pt_error_clear(&err);

@@ -43,6 +43,7 @@ struct ptfs {
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
 	struct pt_save_progress prog; /* of the running save */
 	struct pt_node *control;      /* .ptfs/control */
+	bool stale;                   /* the checkpoint changed on disk (ops.c) */
 	char *globals;                /* .ptfs/globals, made on first open */
 	size_t globals_len;
 };

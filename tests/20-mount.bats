@@ -272,3 +272,42 @@ PY
 	printf 'caf\xe9' | cmp - "$MNT/s"
 	[ "$(getfattr --only-values -n user.pt.type "$MNT/s")" = "bytes" ]
 }
+
+@test "a checkpoint deleted or renamed over still answers from the open file" {
+	cp "$FIX/17_demo.pt" "$BATS_TEST_TMPDIR/c.pt"
+	mount_ckpt "$BATS_TEST_TMPDIR/c.pt"
+	rm "$BATS_TEST_TMPDIR/c.pt"
+	python3 -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<12f", *range(12)))' >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$MNT/layer1/weight"
+	cp "$FIX/12_cuda_tags.pt" "$BATS_TEST_TMPDIR/d.pt"
+	mount_ckpt "$BATS_TEST_TMPDIR/d.pt"
+	cp "$FIX/17_demo.pt" "$BATS_TEST_TMPDIR/other.pt"
+	mv "$BATS_TEST_TMPDIR/other.pt" "$BATS_TEST_TMPDIR/d.pt"
+	[ "$(stat -c %s "$MNT/fc1/weight")" = 48 ]
+	cat "$MNT/fc1/weight" "$MNT/fc2/bias" >/dev/null
+}
+
+@test "a checkpoint rewritten in place (torch.save to the same path) fails reads with EIO" {
+	cp "$FIX/17_demo.pt" "$BATS_TEST_TMPDIR/c.pt"
+	mount_ckpt "$BATS_TEST_TMPDIR/c.pt"
+	cat "$MNT/layer1/bias" >/dev/null
+	# same inode, new bytes, as torch.save(obj, same_path) does
+	cat "$FIX/12_cuda_tags.pt" >"$BATS_TEST_TMPDIR/c.pt"
+	run cat "$MNT/layer1/weight"
+	assert_failure
+	assert_output --partial "Input/output error"
+	run cat "$MNT/layer1/bias"
+	assert_failure
+	[ "$(cat "$MNT/epoch")" = 12 ] # values held in memory are still the mounted ones
+}
+
+@test "SIGKILL leaves a dead mount that fusermount3 -u cleans up" {
+	mount_ckpt "$FIX/17_demo.pt"
+	pkill -KILL -f "$PTFS $FIX/17_demo.pt $MNT"
+	sleep 0.2
+	run ls "$MNT"
+	assert_failure
+	assert_output --partial "Transport endpoint is not connected"
+	fusermount3 -u "$MNT"
+	! is_mounted "$MNT"
+}
