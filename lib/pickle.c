@@ -589,7 +589,7 @@ static int step(struct pt_machine *m, const struct pt_oparg *arg, size_t next,
 				      "out-of-band buffers are not supported");
 	case 0x98: return pt_pickle_need(m, 1); /* our bytes are read-only already */
 	}
-	return pt_pickle_fail(m, PT_ERR_PICKLE, "opcode not implemented");
+	return pt_pickle_fail(m, PT_ERR_PICKLE, "opcode has no handler"); /* unreachable: the table and switch agree */
 }
 
 int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,

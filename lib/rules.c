@@ -220,27 +220,40 @@ static int check_token(const char *tok, size_t n, bool alone, int line, struct p
 	return 0;
 }
 
+/* The next token of a map_location argument (separated by spaces, tabs or ';'), or NULL. */
+static const char *next_token(const char **p, size_t *n)
+{
+	const char *s = *p + strspn(*p, " \t;");
+
+	if (!*s)
+		return NULL;
+	*n = strcspn(s, " \t;");
+	*p = s + *n;
+	return s;
+}
+
+static int count_tokens(const char *args)
+{
+	size_t n;
+	int k = 0;
+
+	while (next_token(&args, &n))
+		k++;
+	return k;
+}
+
 static int check_map(const char *args, int line, struct pt_error *err)
 {
-	const char *p = args, *e;
-	int ntok = 0;
+	int ntok = count_tokens(args);
+	const char *tok;
+	size_t n;
 
-	for (e = p; *e; e++)
-		if (*e != ' ' && *e != '\t' && *e != ';' && (e == p || e[-1] == ' ' || e[-1] == '\t' || e[-1] == ';'))
-			ntok++;
 	if (ntok == 0)
 		return pt_error_set(err, PT_ERR_INVAL,
 				    "line %d: map_location needs a location, FROM=TO pairs or reset", line);
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ';')
-			p++;
-		if (!*p)
-			break;
-		e = p + strcspn(p, " \t;");
-		if (check_token(p, (size_t)(e - p), ntok == 1, line, err) < 0)
+	while ((tok = next_token(&args, &n)))
+		if (check_token(tok, n, ntok == 1, line, err) < 0)
 			return -1;
-		p = e;
-	}
 	return 0;
 }
 
@@ -359,18 +372,14 @@ static int rule_eval(struct pt_rules *r, const char *args, const char **next, bo
 		     struct pt_error *err)
 {
 	size_t n = r->t->nstorages, i, k;
-	const char *p = args, *e, *eq, *to;
+	const char *rest = args, *p, *e, *eq, *to;
 	char path[4096], glob[512];
-	bool single = strcspn(args + strspn(args, " \t;"), " \t;") ==
-		      strlen(args + strspn(args, " \t;"));
+	bool single = count_tokens(args) == 1;
+	size_t tl;
 
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ';')
-			p++;
-		if (!*p)
-			break;
-		e = p + strcspn(p, " \t;");
-		eq = memchr(p, '=', (size_t)(e - p));
+	while ((p = next_token(&rest, &tl))) {
+		e = p + tl;
+		eq = memchr(p, '=', tl);
 		to = eq ? intern(r, eq + 1, (size_t)(e - eq - 1), err)
 			: intern(r, p, (size_t)(e - p), err);
 		if (!to)
@@ -412,7 +421,6 @@ static int rule_eval(struct pt_rules *r, const char *args, const char **next, bo
 				}
 			}
 		}
-		p = e;
 	}
 	return 0;
 }
