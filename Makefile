@@ -3,6 +3,7 @@
 #   make test       unit tests (plain and ASan+UBSan) and the bats suites
 #   make demo       install deps, build, mount a bundled sample, show it, unmount
 #   make bench      the benchmark (scripts/bench.sh); not part of make test
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (60), and the regressions
 #   make install    PREFIX=/usr/local
 
 CC      ?= cc
@@ -35,7 +36,7 @@ UNIT_SAN := $(patsubst tests/unit/%.c,$(BA)/%,$(UNIT_SRC))
 LIB_OBJ     := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_OBJ_SAN := $(patsubst lib/%.c,$(BA)/lib/%.o,$(LIB_SRC))
 
-.PHONY: all test unit unit-asan bats demo bench install clean fixtures format
+.PHONY: all test unit unit-asan bats demo bench fuzz install clean fixtures format
 
 all: $(B)/ptfs $(B)/ptfs-inspect
 
@@ -76,6 +77,11 @@ demo:
 
 bench: all
 	bash scripts/bench.sh
+
+# libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each, then the regression inputs
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fixtures:
 	/usr/bin/python3 scripts/make-fixtures.py tests/fixtures

@@ -151,13 +151,22 @@ static char *cat3(struct builder *b, const char *x, const char *y, const char *z
 }
 
 /* "[" + repr(k) + "]" */
+/*
+ * "[" + repr(k) + "]"; a key with no literal form (a tuple holding a
+ * storage, an object) reads "[<tuple key>]": the entry stays reachable by
+ * its escaped name, only user.pt.key cannot be evaluated. NULL on ENOMEM.
+ */
 static char *key_subscript(struct builder *b, const char *pkey, const struct pt_value *k)
 {
-	char *r = pt_value_repr(&b->t->arena, k, b->err);
+	char *r;
 
-	if (!r)
+	pt_error_clear(b->err);
+	r = pt_value_repr(&b->t->arena, k, b->err);
+	if (!r && b->err->code != PT_OK)
 		return NULL;
-	r = cat3(b, pkey, "[", r);
+	if (!r)
+		r = cat3(b, "<", pt_vkind_name(k->kind), " key>");
+	r = r ? cat3(b, pkey, "[", r) : NULL;
 	return r ? cat3(b, r, "]", "") : NULL;
 }
 
@@ -333,14 +342,8 @@ static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pk
 		char *key = key_subscript(b, pkey, k);
 		int r = 1;
 
-		if (!key) {
-			if (b->err->code == PT_ERR_NOMEM || b->err->code == PT_ERR_LIMIT)
-				return -1;
-			pt_error_clear(b->err);
-			key = cat3(b, pkey, "[<unrepresentable key>]", "");
-			if (!key)
-				return -1;
-		}
+		if (!key)
+			return -1;
 		if (k->kind == PT_V_STR) {
 			r = add_dotted(b, dir, pkey, k, key, v, depth);
 		} else if (k->kind == PT_V_INT) {

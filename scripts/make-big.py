@@ -2,9 +2,11 @@
 """Write large or many-tensor checkpoints for ptfs benchmarks.
 
 Usage:
-  /usr/bin/python3 scripts/make-big.py PATH --gib N [--tensors K]
+  /usr/bin/python3 scripts/make-big.py PATH --gib N [--tensors K] [--group G]
       about N GiB (N may be fractional) of float32 in K 1-D tensors (default 4),
-      keys layer{i}.weight; tensor i is filled with the value i + 1.
+      keys layer{i}.weight; tensor i is filled with the value i + 1.  With
+      --group G (G > 1) the keys are layer{i//G}.sub{i%G}.weight instead, so a
+      many-tensor checkpoint has K/G folders at its root, not K.
   /usr/bin/python3 scripts/make-big.py PATH --small K
       K tensors of 16 float32 each, keys layer{i//10}.sub{i%10}.weight,
       tensor i holding i*16 .. i*16+15.
@@ -23,13 +25,14 @@ import time
 import torch
 
 
-def big(gib, k):
+def big(gib, k, group=1):
     n = int(gib * 2**30) // 4 // k
     if n < 1:
         sys.exit("make-big: --gib too small for that many tensors")
     d = collections.OrderedDict()
     for i in range(k):
-        d[f"layer{i}.weight"] = torch.empty(n, dtype=torch.float32).fill_(i + 1)
+        key = f"layer{i}.weight" if group <= 1 else f"layer{i // group}.sub{i % group}.weight"
+        d[key] = torch.empty(n, dtype=torch.float32).fill_(i + 1)
     return d
 
 
@@ -47,9 +50,11 @@ def main():
     g.add_argument("--gib", type=float, help="total size in GiB")
     g.add_argument("--small", type=int, metavar="K", help="write K tiny tensors")
     ap.add_argument("--tensors", type=int, default=4, metavar="K", help="tensors in --gib mode")
+    ap.add_argument("--group", type=int, default=1, metavar="G",
+                    help="--gib mode: keys layer{i//G}.sub{i%%G}.weight (default 1: layer{i}.weight)")
     a = ap.parse_args()
     t0 = time.time()
-    obj = small(a.small) if a.small is not None else big(a.gib, a.tensors)
+    obj = small(a.small) if a.small is not None else big(a.gib, a.tensors, a.group)
     torch.save(obj, a.path)
     print(f"{a.path}: {len(obj)} tensors, {os.path.getsize(a.path)} bytes, "
           f"{time.time() - t0:.1f}s")

@@ -9,7 +9,9 @@
 #ifndef PT_FUZZ_H
 #define PT_FUZZ_H
 
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create; include this header first */
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,19 +20,25 @@
 
 #include "error.h"
 
-/* Aborts (a crash the fuzzer records) when a library invariant breaks. */
+/* Names the broken invariant, then aborts: a crash the fuzzer records. */
 #define FUZZ_CHECK(cond)                                                                   \
 	do {                                                                               \
-		if (!(cond))                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "FUZZ_CHECK failed: %s:%d: %s\n", __FILE__, __LINE__, \
+				#cond);                                                    \
 			__builtin_trap();                                                  \
+		}                                                                          \
 	} while (0)
 
 /* A failed call must say why: a code and a NUL-terminated message. */
-static inline void fuzz_check_error(const struct pt_error *err)
-{
-	FUZZ_CHECK(err->code != PT_OK);
-	FUZZ_CHECK(memchr(err->msg, '\0', sizeof(err->msg)) != NULL);
-}
+#define fuzz_check_error(err)                                                              \
+	do {                                                                               \
+		FUZZ_CHECK(memchr((err)->msg, '\0', sizeof((err)->msg)) != NULL);          \
+		if ((err)->code == PT_OK)                                                  \
+			fprintf(stderr, "failed without an error code; message: '%s'\n",   \
+				(err)->msg);                                               \
+		FUZZ_CHECK((err)->code != PT_OK);                                          \
+	} while (0)
 
 /*
  * Replaces the memfd's content with data[0..size) and returns its path

@@ -11,10 +11,11 @@
 #ifndef PT_FUZZ_CONTAINER_H
 #define PT_FUZZ_CONTAINER_H
 
+#include "fuzz.h"
+
 #include <string.h>
 
 #include "container.h"
-#include "fuzz.h"
 #include "pickle.h"
 #include "torch.h"
 #include "value.h"

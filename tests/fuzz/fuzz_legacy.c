@@ -5,9 +5,9 @@
  * legacy magic the sniffer looks for is put in front of every input that
  * lacks it, so no run is wasted on the sniffer.
  */
-#include <stdlib.h>
-
 #include "fuzz_container.h"
+
+#include <stdlib.h>
 
 static const uint8_t legacy_magic[8] = { 0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46 };
 

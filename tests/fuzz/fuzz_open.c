@@ -8,13 +8,14 @@
  * bytes where the daemon would splice. Each check is a promise fs/ relies
  * on (unique, legal names; full reads until the end of the file).
  */
+#include "fuzz.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
 #include "dtype.h"
-#include "fuzz.h"
 #include "tree.h"
 
 #define CHUNK 4096
@@ -113,7 +114,7 @@ static void walk(const struct pt_checkpoint *ck)
 {
 	const struct pt_tree *t = ck->tree;
 	unsigned char *buf = malloc(CHUNK), *spl = malloc(CHUNK);
-	uint64_t budget = READ_BUDGET, ino;
+	uint64_t budget = READ_BUDGET, ino, used;
 	struct pt_node *n;
 
 	if (!buf || !spl)
@@ -134,7 +135,8 @@ static void walk(const struct pt_checkpoint *ck)
 			break;
 		case PT_NODE_TENSOR:
 			tensor_xattrs(n->u.tensor);
-			budget -= read_tensor(ck, n->u.tensor, buf, spl, budget);
+			used = read_tensor(ck, n->u.tensor, buf, spl, budget);
+			budget -= used < budget ? used : budget;
 			break;
 		case PT_NODE_DATA:
 		case PT_NODE_LINK:

@@ -9,10 +9,11 @@
  * scanner the legacy reader relies on must agree with the loader on where
  * a pickle ends.
  */
+#include "fuzz.h"
+
 #include <stdint.h>
 #include <string.h>
 
-#include "fuzz.h"
 #include "pickle.h"
 #include "torch.h"
 #include "tree.h"
