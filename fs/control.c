@@ -301,6 +301,78 @@ void ptfs_control_finish(struct ptfs *fs)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+int ptfs_add_specials(struct ptfs *fs, struct pt_checkpoint *ck, struct pt_error *err)
+{
+	struct pt_node *dir = pt_tree_ctl_dir(ck->tree);
+
+	fs->control = pt_tree_add_special(ck->tree, dir, "control", PTFS_CONTROL, err);
+	if (!fs->control || !pt_tree_add_special(ck->tree, dir, "globals", PTFS_GLOBALS, err))
+		return -1;
+	return 0;
+}
+
+void ptfs_free_retired(struct ptfs *fs)
+{
+	size_t i;
+
+	for (i = 0; i < fs->nretired; i++) {
+		pt_rules_free(fs->retired_rules[i]);
+		pt_checkpoint_close(fs->retired_ck[i]);
+	}
+	free(fs->retired_ck);
+	free(fs->retired_rules);
+	fs->retired_ck = NULL;
+	fs->retired_rules = NULL;
+	fs->nretired = 0;
+}
+
+/*
+ * `reload`: opens the checkpoint's path again and serves the new one. The
+ * old checkpoint stays alive (requests may be using it) until unmount; its
+ * inode numbers are never reused, and the kernel is told to forget the
+ * root's entries, so cached names are looked up again. Rules and overrides
+ * start empty. Called with fs->lock held; 0 or an errno.
+ */
+static int reload(struct ptfs *fs, struct pt_error *err)
+{
+	struct pt_checkpoint *old = fs->ck, *ck, **rc;
+	struct pt_open_opts oo = fs->open_opts;
+	struct pt_rules *rules, **rr;
+	struct pt_node *c;
+
+	if (fs->saving)
+		return pt_error_set(err, PT_ERR_BUSY, "reload: a save is running"), EBUSY;
+	oo.ino_base = old->tree->ino_base + old->tree->nnodes + 1;
+	ck = pt_checkpoint_open(fs->abspath, &oo, err);
+	if (!ck)
+		return EIO;
+	rules = pt_rules_new(ck, err);
+	rc = realloc(fs->retired_ck, (fs->nretired + 1) * sizeof(*rc));
+	if (rc)
+		fs->retired_ck = rc;
+	rr = realloc(fs->retired_rules, (fs->nretired + 1) * sizeof(*rr));
+	if (rr)
+		fs->retired_rules = rr;
+	if (!rules || !rc || !rr || ptfs_add_specials(fs, ck, err) < 0) {
+		pt_rules_free(rules);
+		pt_checkpoint_close(ck);
+		fs->control = pt_tree_lookup(old->tree, pt_tree_ctl_dir(old->tree), "control");
+		return ENOMEM;
+	}
+	fs->retired_ck[fs->nretired] = old;
+	fs->retired_rules[fs->nretired++] = fs->rules;
+	fs->rules = rules;
+	__atomic_store_n(&fs->ck, ck, __ATOMIC_RELEASE);
+	__atomic_store_n(&fs->stale, false, __ATOMIC_RELAXED);
+	free(fs->globals);
+	fs->globals = NULL;
+	for (c = old->tree->nodes[0]->u.dir.first; c && fs->se; c = c->next)
+		fuse_lowlevel_notify_inval_entry(fs->se, FUSE_ROOT_ID, c->name, strlen(c->name));
+	if (fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+	return 0;
+}
+
 void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size)
 {
 	struct pt_cmd *cmds;
@@ -334,10 +406,13 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 		pt_error_set(&err, PT_ERR_BUSY, "a save is already running (%s)", fs->save_path);
 		e = EBUSY;
 	}
-	for (i = 0; !e && i < n; i++)
-		if ((cmds[i].kind == PT_CMD_MAP || cmds[i].kind == PT_CMD_RESET) &&
-		    pt_rules_apply(fs->rules, &cmds[i], &err) < 0)
+	for (i = 0; !e && i < n; i++) {
+		if (cmds[i].kind == PT_CMD_RELOAD)
+			e = reload(fs, &err);
+		else if ((cmds[i].kind == PT_CMD_MAP || cmds[i].kind == PT_CMD_RESET) &&
+			 pt_rules_apply(fs->rules, &cmds[i], &err) < 0)
 			e = ENOMEM;
+	}
 	if (!e && save) {
 		fs->saving = true;
 		e = start_save(fs, save, &err);

@@ -212,19 +212,21 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	fs.path = cli.checkpoint;
+	fs.open_opts = oo;
 	fs.ck = pt_checkpoint_open(cli.checkpoint, &oo, &err);
 	if (!fs.ck) {
 		fprintf(stderr, "ptfs: %s\n", err.msg);
 		goto out_opts;
 	}
+	fs.abspath = realpath(cli.checkpoint, NULL);
+	if (!fs.abspath) {
+		fprintf(stderr, "ptfs: %s: %s\n", cli.checkpoint, strerror(errno));
+		goto out_ck;
+	}
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_cond_init(&fs.saved, NULL);
 	fs.rules = pt_rules_new(fs.ck, &err);
-	fs.control = fs.rules ? pt_tree_add_special(fs.ck->tree, pt_tree_ctl_dir(fs.ck->tree),
-						    "control", PTFS_CONTROL, &err)
-			      : NULL;
-	if (!fs.control || !pt_tree_add_special(fs.ck->tree, pt_tree_ctl_dir(fs.ck->tree),
-						 "globals", PTFS_GLOBALS, &err)) {
+	if (!fs.rules || ptfs_add_specials(&fs, fs.ck, &err) < 0) {
 		fprintf(stderr, "ptfs: %s\n", err.msg);
 		goto out_ck;
 	}
@@ -250,6 +252,7 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &ptfs_ops, sizeof(ptfs_ops), &fs);
 	if (!se)
 		goto out_ck;
+	fs.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
@@ -281,6 +284,9 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_ck:
+	fs.se = NULL;
+	ptfs_free_retired(&fs);
+	free(fs.abspath);
 	pt_rules_free(fs.rules);
 	free(fs.last_error);
 	free(fs.save_path);

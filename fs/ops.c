@@ -79,7 +79,7 @@ static void fill_entry(struct ptfs *fs, const struct pt_node *n, struct fuse_ent
 
 static struct pt_node *node_of(struct ptfs *fs, fuse_ino_t ino)
 {
-	return pt_tree_node(fs->ck->tree, ino);
+	return pt_tree_node(ptfs_ck(fs)->tree, ino);
 }
 
 /*
@@ -95,7 +95,7 @@ static bool stale(struct ptfs *fs)
 
 	if (__atomic_load_n(&fs->stale, __ATOMIC_RELAXED))
 		return true;
-	if (pt_source_check(fs->ck->src, &err) == 0)
+	if (pt_source_check(ptfs_ck(fs)->src, &err) == 0)
 		return false;
 	__atomic_store_n(&fs->stale, true, __ATOMIC_RELAXED);
 	return true;
@@ -125,7 +125,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	n = pt_tree_lookup(fs->ck->tree, dir, name);
+	n = pt_tree_lookup(ptfs_ck(fs)->tree, dir, name);
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -330,7 +330,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pt_error_clear(&err);
-	span = fs->ck->src->fd >= 0 ? pt_tensor_span(fs->ck, n->u.tensor, (uint64_t)off, &src, &err) : 0;
+	span = ptfs_ck(fs)->src->fd >= 0 ? pt_tensor_span(ptfs_ck(fs), n->u.tensor, (uint64_t)off, &src, &err) : 0;
 	if (span < 0) {
 		fuse_reply_err(req, ptfs_errno(&err));
 		return;
@@ -339,7 +339,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = fs->ck->src->fd;
+		bv.buf[0].fd = ptfs_ck(fs)->src->fd;
 		bv.buf[0].pos = (off_t)src;
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 		return;
@@ -350,7 +350,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pt_error_clear(&err);
-	got = pt_tensor_read(fs->ck, n->u.tensor, buf, size, (uint64_t)off, &err);
+	got = pt_tensor_read(ptfs_ck(fs), n->u.tensor, buf, size, (uint64_t)off, &err);
 	if (got < 0)
 		fuse_reply_err(req, ptfs_errno(&err));
 	else
@@ -455,9 +455,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pt_node *n = node_of(fs_of(req), ino);
-
-	if (n && n->kind == PT_NODE_SPECIAL) {
+	(void)ino;
+	/* only the control files set fh (their snapshot), even if a reload replaced them */
+	if (fi->fh) {
 		ptfs_control_release(req, fi);
 		return;
 	}
@@ -530,8 +530,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
-	sv.f_blocks = (fs->ck->src->size + 4095) / 4096;
-	sv.f_files = fs->ck->tree->nnodes;
+	sv.f_blocks = (ptfs_ck(fs)->src->size + 4095) / 4096;
+	sv.f_files = ptfs_ck(fs)->tree->nnodes;
 	sv.f_namemax = 255;
 	sv.f_flag = ST_RDONLY;
 	fuse_reply_statfs(req, &sv);

@@ -22,8 +22,15 @@
 #define PTFS_VERSION "0.1.0"
 
 struct ptfs {
-	struct pt_checkpoint *ck;
+	struct pt_checkpoint *ck; /* read with ptfs_ck(): `reload` replaces it */
 	const char *path; /* the checkpoint as given on the command line */
+	char *abspath;    /* the same, absolute: the daemon's cwd is / */
+	struct pt_open_opts open_opts;
+	struct fuse_session *se;
+	/* what a reload replaced: requests in flight may still use it; freed at exit */
+	struct pt_checkpoint **retired_ck;
+	struct pt_rules **retired_rules;
+	size_t nretired;
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
@@ -71,6 +78,20 @@ void ptfs_control_finish(struct ptfs *fs);
 /* setfattr/removexattr of user.pt.location on a tensor: 0 or an errno. */
 int ptfs_location_set(struct ptfs *fs, struct pt_node *n, const char *value, size_t size);
 int ptfs_location_remove(struct ptfs *fs, struct pt_node *n);
+
+static inline struct pt_checkpoint *ptfs_ck(struct ptfs *fs)
+{
+	return __atomic_load_n(&fs->ck, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Adds .ptfs/control and .ptfs/globals to ck's tree; 0 or -1 with err.
+ * Sets fs->control.
+ */
+int ptfs_add_specials(struct ptfs *fs, struct pt_checkpoint *ck, struct pt_error *err);
+
+/* Frees what reloads replaced (at exit, when no request runs). */
+void ptfs_free_retired(struct ptfs *fs);
 
 /* The low-level operations (ops.c). */
 extern const struct fuse_lowlevel_ops ptfs_ops;

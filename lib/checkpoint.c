@@ -62,7 +62,12 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	}
 	if (pt_container_bind(ck->c, &ck->torch, err) < 0)
 		goto out_prefix;
-	ck->tree = pt_tree_build(ck->root, NULL, err);
+	{
+		struct pt_tree_limits lim = { .max_depth = 1000, .max_nodes = 1 << 26,
+					      .ino_base = o->ino_base };
+
+		ck->tree = pt_tree_build(ck->root, &lim, err);
+	}
 	if (!ck->tree)
 		goto out_prefix;
 	return ck;

@@ -22,6 +22,7 @@
 
 struct pt_open_opts {
 	enum pt_str_encoding encoding; /* for Python 2 strings; default UTF-8 */
+	uint64_t ino_base;             /* see struct pt_tree_limits; 0 for a first mount */
 };
 
 struct pt_checkpoint {

@@ -305,10 +305,10 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 			kind = strcmp(arg, "reset") == 0 ? PT_CMD_RESET : PT_CMD_MAP;
 			if (kind == PT_CMD_MAP && check_map(arg, line, err) < 0)
 				goto out_bad;
-		} else if (strcmp(s, "wait") == 0) {
-			kind = PT_CMD_WAIT;
+		} else if (strcmp(s, "wait") == 0 || strcmp(s, "reload") == 0) {
+			kind = s[0] == 'w' ? PT_CMD_WAIT : PT_CMD_RELOAD;
 			if (*arg) {
-				pt_error_set(err, PT_ERR_INVAL, "line %d: wait takes no argument", line);
+				pt_error_set(err, PT_ERR_INVAL, "line %d: %s takes no argument", line, s);
 				goto out_bad;
 			}
 		} else if (strcmp(s, "save") == 0) {
@@ -320,7 +320,7 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 			}
 		} else {
 			pt_error_set(err, PT_ERR_INVAL,
-				     "line %d: unknown command '%s' (map_location, save, wait)", line, s);
+				     "line %d: unknown command '%s' (map_location, save, wait, reload)", line, s);
 			goto out_bad;
 		}
 		nvp = realloc(v, (nv + 1) * sizeof(*v));

@@ -35,7 +35,7 @@ struct pt_rules *pt_rules_new(struct pt_checkpoint *ck, struct pt_error *err);
 /* Frees r; the storages' location pointers go back to NULL. r may be NULL. */
 void pt_rules_free(struct pt_rules *r);
 
-enum pt_cmd_kind { PT_CMD_MAP, PT_CMD_RESET, PT_CMD_SAVE, PT_CMD_WAIT };
+enum pt_cmd_kind { PT_CMD_MAP, PT_CMD_RESET, PT_CMD_SAVE, PT_CMD_WAIT, PT_CMD_RELOAD };
 
 struct pt_cmd {
 	enum pt_cmd_kind kind;

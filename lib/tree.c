@@ -81,9 +81,11 @@ struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *di
 
 struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino)
 {
-	if (ino == 0 || ino > t->nnodes)
+	if (ino == 1)
+		return t->nodes[0];
+	if (ino <= t->ino_base + 1 || ino - t->ino_base > t->nnodes)
 		return NULL;
-	return t->nodes[ino - 1];
+	return t->nodes[ino - t->ino_base - 1];
 }
 
 static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
@@ -108,7 +110,7 @@ static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const
 	n = pt_arena_alloc(&t->arena, sizeof(*n), b->err);
 	if (!n)
 		return NULL;
-	n->ino = t->nnodes + 1;
+	n->ino = t->nnodes ? t->ino_base + t->nnodes + 1 : 1;
 	n->name = name;
 	n->kind = kind;
 	n->type = type;
@@ -735,6 +737,7 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	if (!t)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
 	pt_arena_init(&t->arena, 0);
+	t->ino_base = b.lim->ino_base;
 	b.t = t;
 	if (rehash(t, err) < 0)
 		goto out_free;

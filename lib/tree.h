@@ -64,11 +64,18 @@ struct pt_tree {
 	struct pt_node **buckets; /* lookup by (parent, name) */
 	size_t nbuckets;
 	size_t ntensors;
+	uint64_t ino_base; /* see struct pt_tree_limits */
 };
 
 struct pt_tree_limits {
 	size_t max_depth; /* directory depth */
 	size_t max_nodes;
+	/*
+	 * Inode numbers other than the root's (1) start after this, so a tree
+	 * that replaces another (a reload) reuses none of its numbers: the
+	 * kernel's cached ones then find nothing instead of the wrong entry.
+	 */
+	uint64_t ino_base;
 };
 
 /*

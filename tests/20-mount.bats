@@ -311,3 +311,28 @@ PY
 	fusermount3 -u "$MNT"
 	! is_mounted "$MNT"
 }
+
+@test "reload re-opens a checkpoint rewritten in place and serves the new one" {
+	cp "$FIX/17_demo.pt" "$BATS_TEST_TMPDIR/c.pt"
+	mount_ckpt "$BATS_TEST_TMPDIR/c.pt"
+	[ "$(ls "$MNT" | tr '\n' ' ')" = "epoch layer1 " ]
+	cat "$FIX/12_cuda_tags.pt" >"$BATS_TEST_TMPDIR/c.pt"
+	run cat "$MNT/layer1/weight"
+	assert_failure
+	echo reload >"$MNT/.ptfs/control"
+	[ "$(ls "$MNT" | tr '\n' ' ')" = "fc1 fc2 " ]
+	[ ! -e "$MNT/layer1" ]
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = cuda:1 ]
+	cmp <(cd "$BATS_TEST_TMPDIR" && "$INSPECT" -r fc2/bias c.pt) "$MNT/fc2/bias"
+	echo 'map_location cpu' >"$MNT/.ptfs/control"
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = cpu ]
+	run cat "$MNT/.ptfs/control"
+	assert_line --index 1 "map_location cpu"
+	# a reload of a file that is now broken fails and keeps serving the last good one
+	echo garbage >"$BATS_TEST_TMPDIR/c.pt"
+	run bash -c "echo reload > '$MNT/.ptfs/control'"
+	assert_failure
+	run cat "$MNT/.ptfs/control"
+	assert_line --partial "error: $BATS_TEST_TMPDIR/c.pt: not a PyTorch checkpoint"
+	[ "$(ls "$MNT" | tr '\n' ' ')" = "fc1 fc2 " ]
+}

@@ -125,10 +125,10 @@ static void test_cmds_parse(void)
 	pt_cmds_free(cmds, n);
 
 	/* errors, with the line they are on (comments and blanks count) */
-	parse_fails("frobnicate /x\n", 0, "line 1: unknown command 'frobnicate' (map_location, save, wait)");
+	parse_fails("frobnicate /x\n", 0, "line 1: unknown command 'frobnicate' (map_location, save, wait, reload)");
 	parse_fails("wait now\n", 0, "line 1: wait takes no argument");
 	parse_fails("map_location cpu\n# c\n\nMap_location cpu\n", 0,
-		    "line 4: unknown command 'Map_location' (map_location, save, wait)");
+		    "line 4: unknown command 'Map_location' (map_location, save, wait, reload)");
 	parse_fails("map_location cpu\nsave out.pt\n", 0,
 		    "line 2: save needs an absolute path, got 'out.pt'");
 	parse_fails("save\n", 0, "line 1: save needs an absolute path, got ''");
