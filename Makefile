@@ -57,6 +57,10 @@ $(BA)/libptfs.a: $(LIB_OBJ_SAN)
 $(B)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(B)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl $(GCC_S)
 
+# the daemon under ASan+UBSan+LSan, for the leak test of tests/80-load.bats
+$(BA)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(BA)/libptfs.a
+	$(CC) $(CFLAGS_ALL) $(SAN) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(BA)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl $(GCC_S)
+
 $(B)/ptfs-inspect: tests/inspect.c $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/inspect.c $(B)/libptfs.a $(ZIP_LIBS)
 
@@ -67,7 +71,7 @@ $(BA)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(BA)/libptfs.a
 	$(CC) $(CFLAGS_ALL) $(SAN) -Ilib -o $@ $< $(BA)/libptfs.a $(ZIP_LIBS)
 
 unit: $(UNIT)
-unit-asan: $(UNIT_SAN)
+unit-asan: $(UNIT_SAN) $(BA)/ptfs
 
 test: all unit unit-asan
 	bash tests/run.sh

@@ -25,9 +25,11 @@
 #include <string.h>
 #include <time.h>
 
+/* One open of a control file; all are listed so that unmount frees those never released. */
 struct snapshot {
 	char *buf;
 	size_t len;
+	struct snapshot *prev, *next;
 };
 
 static void set_error(struct ptfs *fs, const char *msg)
@@ -155,6 +157,12 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 			return;
 		}
 	}
+	pthread_mutex_lock(&fs->lock);
+	s->next = fs->snapshots;
+	if (s->next)
+		s->next->prev = s;
+	fs->snapshots = s;
+	pthread_mutex_unlock(&fs->lock);
 	fi->fh = (uint64_t)(uintptr_t)s;
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
@@ -174,14 +182,33 @@ void ptfs_control_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	fuse_reply_buf(req, s->buf + off, size);
 }
 
-void ptfs_control_release(fuse_req_t req, struct fuse_file_info *fi)
+static void snapshot_free(struct ptfs *fs, struct snapshot *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		fs->snapshots = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s->buf);
+	free(s);
+}
+
+void ptfs_control_release(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi)
 {
 	struct snapshot *s = (struct snapshot *)(uintptr_t)fi->fh;
 
+	pthread_mutex_lock(&fs->lock);
 	if (s)
-		free(s->buf);
-	free(s);
+		snapshot_free(fs, s);
+	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_err(req, 0);
+}
+
+void ptfs_control_free_all(struct ptfs *fs)
+{
+	while (fs->snapshots)
+		snapshot_free(fs, fs->snapshots);
 }
 
 static double seconds_since(const struct timespec *t0)

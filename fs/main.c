@@ -275,7 +275,8 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
-	ret = ret ? 1 : 0;
+	/* a signal ends the loop with its number (libfuse 3.12+): a clean exit */
+	ret = ret < 0 ? 1 : 0;
 out_unmount:
 	ptfs_control_finish(&fs); /* a save still copying ends first */
 	fuse_session_unmount(se);
@@ -285,6 +286,7 @@ out_session:
 	fuse_session_destroy(se);
 out_ck:
 	fs.se = NULL;
+	ptfs_control_free_all(&fs);
 	ptfs_free_retired(&fs);
 	free(fs.abspath);
 	pt_rules_free(fs.rules);

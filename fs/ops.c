@@ -458,7 +458,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	/* only the control files set fh (their snapshot), even if a reload replaced them */
 	if (fi->fh) {
-		ptfs_control_release(req, fi);
+		ptfs_control_release(req, fs_of(req), fi);
 		return;
 	}
 	fuse_reply_err(req, 0);

@@ -51,6 +51,7 @@ struct ptfs {
 	struct pt_save_progress prog; /* of the running save */
 	struct pt_node *control;      /* .ptfs/control */
 	bool stale;                   /* the checkpoint changed on disk (ops.c) */
+	struct snapshot *snapshots;   /* open control files (control.c) */
 	char *globals;                /* .ptfs/globals, made on first open */
 	size_t globals_len;
 };
@@ -70,7 +71,10 @@ int ptfs_scan_main(int argc, char **argv);
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
 void ptfs_control_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size);
-void ptfs_control_release(fuse_req_t req, struct fuse_file_info *fi);
+void ptfs_control_release(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
+
+/* Frees the opens the kernel never released (unmount with files open). */
+void ptfs_control_free_all(struct ptfs *fs);
 
 /* Waits for a running save to end (at unmount). */
 void ptfs_control_finish(struct ptfs *fs);

@@ -49,3 +49,34 @@ setup() {
 	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$pid" 2>/dev/null
 }
+
+@test "the daemon under ASan+LSan: readers, rules, a save and a reload leak nothing" {
+	local asan="$ROOT/build/asan/ptfs" logs="$BATS_TEST_TMPDIR/asan" i
+	[ -x "$asan" ] || skip "no ASan daemon (make unit-asan)"
+	mkdir -p "$logs" "$BATS_TEST_TMPDIR/m" "$BATS_TEST_TMPDIR/out"
+	cp "$FIX/04_views.pt" "$BATS_TEST_TMPDIR/c.pt"
+	MNT="$BATS_TEST_TMPDIR/m"
+	MOUNTS+=("$MNT")
+	ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan" "$asan" -f "$BATS_TEST_TMPDIR/c.pt" "$MNT" 3>&- &
+	pid=$!
+	for i in $(seq 100); do is_mounted "$MNT" && break; sleep 0.1; done
+	is_mounted "$MNT"
+	end=$((SECONDS + ${PTFS_LEAK_SECONDS:-10}))
+	for i in $(seq 8); do
+		(while [ "$SECONDS" -lt "$end" ]; do cat "$MNT"/* >/dev/null; getfattr -R -d -m - "$MNT" >/dev/null 2>&1; done) &
+	done
+	while [ "$SECONDS" -lt "$end" ]; do
+		echo 'map_location cuda:1' >"$MNT/.ptfs/control"
+		setfattr -n user.pt.location -v cpu "$MNT/t"
+		echo 'map_location reset' >"$MNT/.ptfs/control"
+		cat "$MNT/.ptfs/control" "$MNT/.ptfs/globals" >/dev/null
+	done
+	wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+	printf 'map_location cpu\nsave %s\nwait\n' "$BATS_TEST_TMPDIR/out/s.pt" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none
+	echo reload >"$MNT/.ptfs/control"
+	cat "$MNT"/* >/dev/null
+	kill -TERM "$pid"
+	wait "$pid"
+	[ -s "$BATS_TEST_TMPDIR/out/s.pt" ]
+	! ls "$logs"/asan* >/dev/null 2>&1 || { cat "$logs"/asan*; return 1; }
+}
