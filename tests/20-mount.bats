@@ -336,3 +336,14 @@ PY
 	assert_line --partial "error: $BATS_TEST_TMPDIR/c.pt: not a PyTorch checkpoint"
 	[ "$(ls "$MNT" | tr '\n' ' ')" = "fc1 fc2 " ]
 }
+
+@test "a checkpoint truncated after mount: reads give EIO, the daemon lives on" {
+	cp "$FIX/01_dtypes.pt" "$BATS_TEST_TMPDIR/c.pt"
+	mount_ckpt "$BATS_TEST_TMPDIR/c.pt"
+	truncate -s 600 "$BATS_TEST_TMPDIR/c.pt"
+	run cat "$MNT/float64_3d"
+	assert_failure
+	assert_output --partial "Input/output error"
+	ls "$MNT" >/dev/null
+	is_mounted "$MNT"
+}
