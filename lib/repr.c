@@ -227,7 +227,17 @@ static void repr_str(struct sbuf *b, const char *s, size_t n, bool bytes)
 	sb_add(b, &q, 1);
 	while (i < n) {
 		unsigned char c = p[i];
+		size_t run = 0;
 
+		/* a run of plain ASCII goes in one copy (keys are mostly that) */
+		while (i + run < n && p[i + run] >= 0x20 && p[i + run] < 0x7f && p[i + run] != '\\' &&
+		       p[i + run] != (unsigned char)q)
+			run++;
+		if (run) {
+			sb_add(b, s + i, run);
+			i += run;
+			continue;
+		}
 		if (c == '\\' || c == (unsigned char)q) {
 			esc[0] = '\\';
 			esc[1] = (char)c;
