@@ -169,17 +169,33 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 	fuse_reply_open(req, fi);
 }
 
-void ptfs_control_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+/*
+ * The snapshot is looked up in the list and replied from under the lock:
+ * a release of the same handle (seen racing a read under load, with
+ * direct_io) then either waits for the reply or has already unlinked it,
+ * and a read never touches freed memory.
+ */
+void ptfs_control_read(fuse_req_t req, struct ptfs *fs, size_t size, off_t off,
+		       struct fuse_file_info *fi)
 {
-	struct snapshot *s = (struct snapshot *)(uintptr_t)fi->fh;
+	struct snapshot *want = (struct snapshot *)(uintptr_t)fi->fh, *s;
 
-	if (!s || (uint64_t)off >= s->len) {
-		fuse_reply_buf(req, NULL, 0);
+	pthread_mutex_lock(&fs->lock);
+	for (s = fs->snapshots; s && s != want; s = s->next)
+		;
+	if (!s) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, EBADF);
 		return;
 	}
-	if (size > s->len - (size_t)off)
-		size = s->len - (size_t)off;
-	fuse_reply_buf(req, s->buf + off, size);
+	if ((uint64_t)off >= s->len) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		if (size > s->len - (size_t)off)
+			size = s->len - (size_t)off;
+		fuse_reply_buf(req, s->buf + off, size);
+	}
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static void snapshot_free(struct ptfs *fs, struct snapshot *s)

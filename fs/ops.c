@@ -308,7 +308,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	total = pt_node_size(n);
 	if (n->kind == PT_NODE_SPECIAL) {
-		ptfs_control_read(req, size, off, fi);
+		ptfs_control_read(req, fs, size, off, fi);
 		return;
 	}
 	if ((uint64_t)off >= total) {

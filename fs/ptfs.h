@@ -69,7 +69,8 @@ int ptfs_scan_main(int argc, char **argv);
 
 /* The control file (control.c): open, read, write, release. Each replies once. */
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
-void ptfs_control_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void ptfs_control_read(fuse_req_t req, struct ptfs *fs, size_t size, off_t off,
+		       struct fuse_file_info *fi);
 void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size);
 void ptfs_control_release(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
 

@@ -66,10 +66,11 @@ setup() {
 		(while [ "$SECONDS" -lt "$end" ]; do cat "$MNT"/* >/dev/null; getfattr -R -d -m - "$MNT" >/dev/null 2>&1; done) &
 	done
 	while [ "$SECONDS" -lt "$end" ]; do
-		echo 'map_location cuda:1' >"$MNT/.ptfs/control"
-		setfattr -n user.pt.location -v cpu "$MNT/t"
-		echo 'map_location reset' >"$MNT/.ptfs/control"
-		cat "$MNT/.ptfs/control" "$MNT/.ptfs/globals" >/dev/null
+		{ echo 'map_location cuda:1' >"$MNT/.ptfs/control" &&
+			setfattr -n user.pt.location -v cpu "$MNT/t" &&
+			echo 'map_location reset' >"$MNT/.ptfs/control" &&
+			cat "$MNT/.ptfs/control" "$MNT/.ptfs/globals" >/dev/null; } ||
+			{ cat "$logs"/asan* 2>/dev/null; return 1; }
 	done
 	wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
 	printf 'map_location cpu\nsave %s\nwait\n' "$BATS_TEST_TMPDIR/out/s.pt" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none
