@@ -27,6 +27,7 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	struct pt_open_opts def;
 	struct pt_pickle_opts po;
 	struct pt_pickle_hooks hooks;
+	struct pt_tree_limits lim;
 	struct pt_checkpoint *ck;
 	size_t used;
 
@@ -62,12 +63,9 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	}
 	if (pt_container_bind(ck->c, &ck->torch, err) < 0)
 		goto out_prefix;
-	{
-		struct pt_tree_limits lim = { .max_depth = 1000, .max_nodes = 1 << 26,
-					      .ino_base = o->ino_base };
-
-		ck->tree = pt_tree_build(ck->root, &lim, err);
-	}
+	pt_tree_limits_default(&lim);
+	lim.ino_base = o->ino_base;
+	ck->tree = pt_tree_build(ck->root, &lim, err);
 	if (!ck->tree)
 		goto out_prefix;
 	return ck;

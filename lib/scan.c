@@ -503,7 +503,6 @@ static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len,
 
 	pt_pickle_opts_default(&o);
 	o.hooks = &h;
-	o.limits.max_depth = 1000;
 	for (i = 0; i < max && pos < len; i++) {
 		struct pt_arena a;
 		struct pt_value *v;

@@ -725,15 +725,23 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 	}
 }
 
+void pt_tree_limits_default(struct pt_tree_limits *l)
+{
+	l->max_depth = 1000;
+	l->max_nodes = (size_t)1 << 26;
+	l->ino_base = 0;
+}
+
 struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits *limits,
 			      struct pt_error *err)
 {
-	struct pt_tree_limits def = { .max_depth = 1000, .max_nodes = 1 << 26 };
+	struct pt_tree_limits def;
 	struct builder b = { .lim = limits ? limits : &def, .err = err };
 	struct pt_tree *t = calloc(1, sizeof(*t));
 	struct pt_node *r;
 	int rc;
 
+	pt_tree_limits_default(&def);
 	if (!t)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
 	pt_arena_init(&t->arena, 0);

@@ -78,6 +78,9 @@ struct pt_tree_limits {
 	uint64_t ino_base;
 };
 
+/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0. */
+void pt_tree_limits_default(struct pt_tree_limits *l);
+
 /*
  * Builds the tree of root into a new tree. The values must stay alive while
  * the tree is used (tensors are shared, not copied). Adds an empty `.ptfs`
