@@ -25,6 +25,22 @@
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_ALIGN 16
+
+/*
+ * Under ASan every allocation is followed by a poisoned redzone and a
+ * block's free tail stays poisoned, so reading past a small value (the
+ * member of another kind) is reported as it would be for malloc.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE ARENA_ALIGN
+#define arena_poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define arena_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define ARENA_REDZONE 0
+#define arena_poison(p, n) ((void)(p), (void)(n))
+#define arena_unpoison(p, n) ((void)(p), (void)(n))
+#endif
 #define KEY_DEPTH_MAX 100
 #define INDEX_MIN 8 /* below this many keys a linear scan is cheaper */
 
@@ -56,6 +72,7 @@ void pt_arena_release(struct pt_arena *a)
 		return;
 	for (b = a->head; b; b = next) {
 		next = b->next;
+		arena_unpoison(b->data, b->cap);
 		free(b);
 	}
 	a->head = NULL;
@@ -75,6 +92,7 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 	need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (!need)
 		need = ARENA_ALIGN;
+	need += ARENA_REDZONE;
 	if (a->limit && (need > a->limit || a->used > a->limit - need)) {
 		pt_error_set(err, PT_ERR_LIMIT,
 			     "memory limit of %zu bytes reached", a->limit);
@@ -90,6 +108,7 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 		}
 		nb->cap = cap;
 		nb->used = 0;
+		arena_poison(nb->data, cap);
 		/* A big block goes behind the head, whose free space stays usable. */
 		if (b && cap != ARENA_BLOCK) {
 			nb->next = b->next;
@@ -103,7 +122,8 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 	p = (unsigned char *)b->data + b->used;
 	b->used += need;
 	a->used += need;
-	memset(p, 0, need);
+	arena_unpoison(p, need - ARENA_REDZONE);
+	memset(p, 0, need - ARENA_REDZONE);
 	return p;
 }
 
@@ -125,10 +145,50 @@ char *pt_arena_strndup(struct pt_arena *a, const char *s, size_t len,
 	return p;
 }
 
+/*
+ * Only the union member a kind uses is allocated: a checkpoint of 100,000
+ * tensors makes over a million small values, and an int needs 32 bytes
+ * where the whole struct takes 128. A value's kind therefore never changes
+ * to one with a larger member.
+ */
+static size_t value_size(enum pt_vkind kind)
+{
+	const size_t head = offsetof(struct pt_value, u);
+	const struct pt_value *v = NULL;
+
+	switch (kind) {
+	case PT_V_NONE:
+	case PT_V_BOOL:
+	case PT_V_INT:
+	case PT_V_FLOAT:
+	case PT_V_PERSID:
+	case PT_V_STORAGE:
+	case PT_V_TENSOR:
+		return head + sizeof(v->u.i);
+	case PT_V_BIGINT:
+	case PT_V_STR:
+	case PT_V_BYTES:
+	case PT_V_BYTEARRAY:
+		return head + sizeof(v->u.s);
+	case PT_V_GLOBAL:
+		return head + sizeof(v->u.global);
+	case PT_V_TUPLE:
+	case PT_V_LIST:
+	case PT_V_SET:
+	case PT_V_FROZENSET:
+		return head + sizeof(v->u.seq);
+	case PT_V_DICT:
+		return head + sizeof(v->u.dict);
+	case PT_V_OBJECT:
+		break;
+	}
+	return sizeof(struct pt_value);
+}
+
 struct pt_value *pt_value_new(struct pt_arena *a, enum pt_vkind kind,
 			      struct pt_error *err)
 {
-	struct pt_value *v = pt_arena_alloc(a, sizeof(*v), err);
+	struct pt_value *v = pt_arena_alloc(a, value_size(kind), err);
 
 	if (v)
 		v->kind = kind;

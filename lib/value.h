@@ -125,7 +125,11 @@ struct pt_value {
 	} u;
 };
 
-/* Constructors: all return NULL and fill err on allocation failure. */
+/*
+ * Constructors: all return NULL and fill err on allocation failure.
+ * pt_value_new allocates only the union member its kind uses, so a value's
+ * kind may change only to one with the same member (bytes to bytearray).
+ */
 struct pt_value *pt_value_new(struct pt_arena *a, enum pt_vkind kind,
 			      struct pt_error *err);
 struct pt_value *pt_value_int(struct pt_arena *a, int64_t i, struct pt_error *err);
