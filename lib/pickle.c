@@ -5,9 +5,11 @@
  * mark positions (Python's metastack, flattened): operands are only taken
  * from above the innermost mark, as Python takes them from its current
  * stack. Every value lives in the caller's arena; the stack, the marks and
- * the memo are scratch, freed before returning. The memo is a hash table
- * keyed by memo index, so its size follows the number of PUTs the file
- * really made, never an index it chose.
+ * the memo are scratch, freed before returning. The memo is an array for
+ * the dense run of indices that picklers write (0, 1, 2, ...: one cache
+ * line per eight PUTs) and a hash table for any other index, so its size
+ * follows the number of PUTs the file really made, never an index it
+ * chose: the array only grows while it stays within four slots per entry.
  *
  * Limits: values plus marks on the stack (max_stack), open marks
  * (max_depth: Python's own pickler cannot nest containers deeper than its
@@ -185,6 +187,25 @@ static struct pt_memo_slot *memo_slot(const struct pt_machine *m, uint64_t key)
 	return &m->memo[j];
 }
 
+/* Makes room for idx in the dense array when that keeps it dense. */
+static int memo_dense_grow(struct pt_machine *m, uint64_t idx)
+{
+	size_t cap = m->ndense ? m->ndense : 256;
+	struct pt_value **d;
+
+	while (cap <= idx)
+		cap *= 2;
+	if (cap > 4 * (m->nmemo + 1) + 256)
+		return 0; /* too sparse: the hash table takes it */
+	d = realloc(m->dense, cap * sizeof(*d));
+	if (!d)
+		return pt_pickle_fail(m, PT_ERR_NOMEM, "out of memory growing the memo");
+	memset(d + m->ndense, 0, (cap - m->ndense) * sizeof(*d));
+	m->dense = d;
+	m->ndense = cap;
+	return 0;
+}
+
 static int memo_put(struct pt_machine *m, uint64_t idx, struct pt_value *v)
 {
 	struct pt_memo_slot *old = m->memo, *s;
@@ -194,6 +215,23 @@ static int memo_put(struct pt_machine *m, uint64_t idx, struct pt_value *v)
 		return pt_pickle_fail(m, PT_ERR_LIMIT,
 				      "memo index %llu exceeds the limit of %zu",
 				      (unsigned long long)idx, m->lim->max_memo);
+	if (idx >= m->ndense && memo_dense_grow(m, idx) < 0)
+		return -1;
+	if (idx < m->ndense) {
+		if (m->dense[idx]) {
+			m->dense[idx] = v;
+			return 0;
+		}
+		/* an index stored before the array reached it stays in the table */
+		s = m->memocap ? memo_slot(m, idx + 1) : NULL;
+		if (s && s->key) {
+			s->v = v;
+			return 0;
+		}
+		m->dense[idx] = v;
+		m->nmemo++;
+		return 0;
+	}
 	if ((m->nmemo + 1) * 2 > m->memocap) {
 		m->memocap = m->memocap ? m->memocap * 2 : 64;
 		m->memo = calloc(m->memocap, sizeof(*m->memo));
@@ -223,6 +261,8 @@ static int memo_get(struct pt_machine *m, uint64_t idx)
 {
 	struct pt_memo_slot *s = NULL;
 
+	if (idx < m->ndense && m->dense[idx])
+		return pt_pickle_push(m, m->dense[idx]);
 	if (m->memocap && idx < UINT64_MAX)
 		s = memo_slot(m, idx + 1);
 	if (!s || !s->key)
@@ -665,6 +705,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	rc = 0;
 out_free:
 	free(m.memo);
+	free(m.dense);
 	free(m.marks);
 	free(m.stack);
 	free(m.prov);

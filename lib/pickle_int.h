@@ -85,8 +85,10 @@ struct pt_machine {
 	size_t sp, scap;
 	size_t *marks;
 	size_t nmarks, mcap;
-	struct pt_memo_slot *memo;
-	size_t nmemo, memocap;
+	struct pt_value **dense; /* memo indices 0 .. ndense - 1; NULL where never stored */
+	size_t ndense;
+	struct pt_memo_slot *memo; /* the other indices */
+	size_t nmemo, memocap;     /* nmemo counts both */
 	uint64_t memoseed;
 
 	size_t frame_end;

@@ -574,6 +574,64 @@ static void test_hooks(void)
 	BADO("K\x01Nb.", &o, PT_ERR_PICKLE, "offset 3: BUILD: cannot set the state of int");
 }
 
+/*
+ * The memo keeps a dense array for the indices picklers write and a hash
+ * table for the others: an index stored sparse before the array reached it
+ * must still be found, updated in place and counted once by MEMOIZE.
+ */
+static void put32(unsigned char **o, unsigned char op, uint32_t i)
+{
+	*(*o)++ = op;
+	for (int k = 0; k < 4; k++)
+		*(*o)++ = (unsigned char)(i >> (8 * k));
+}
+
+static void test_memo_dense_and_sparse(void)
+{
+	static unsigned char buf[64 * 1024];
+	unsigned char *o = buf;
+	struct pt_value *v;
+	uint32_t i;
+
+	*o++ = 0x80, *o++ = 4;
+	*o++ = 'K', *o++ = 7;
+	put32(&o, 'r', 5000);    /* before the array reaches 5000: the table */
+	*o++ = '0';
+	*o++ = 'K', *o++ = 9;
+	put32(&o, 'r', 3000000); /* far past it: the table for good */
+	*o++ = '0';
+	for (i = 0; i < 6000; i++) { /* 5000 is stored again on the way */
+		*o++ = 'K', *o++ = (unsigned char)i;
+		put32(&o, 'r', i);
+		*o++ = '0';
+	}
+	*o++ = '(';
+	*o++ = ']', *o++ = 0x94; /* memo[len(memo)]: 6001 distinct indices so far */
+	put32(&o, 'j', 6001);
+	put32(&o, 'j', 5000);
+	put32(&o, 'j', 4999);
+	put32(&o, 'j', 3000000);
+	put32(&o, 'j', 0);
+	*o++ = 't', *o++ = '.';
+	v = load(buf, (size_t)(o - buf), NULL);
+	CHECK(v && v->kind == PT_V_TUPLE && v->u.seq.n == 6);
+	if (!v || v->kind != PT_V_TUPLE || v->u.seq.n != 6)
+		return;
+	CHECK(v->u.seq.v[0]->kind == PT_V_LIST && v->u.seq.v[1] == v->u.seq.v[0]);
+	CHECK(is_int(v->u.seq.v[2], 5000 & 0xff));
+	CHECK(is_int(v->u.seq.v[3], 4999 & 0xff));
+	CHECK(is_int(v->u.seq.v[4], 9));
+	CHECK(is_int(v->u.seq.v[5], 0));
+	/* an index never stored is an error in either part */
+	o = buf;
+	*o++ = 0x80, *o++ = 4, *o++ = 'N';
+	put32(&o, 'r', 0);
+	put32(&o, 'j', 1);
+	v = load(buf, (size_t)(o - buf), NULL);
+	CHECK(v == NULL);
+	CHECK_STR(E.msg, "offset 8: LONG_BINGET: memo index 1 was never stored");
+}
+
 static void test_limits(void)
 {
 	struct pt_pickle_opts o;
@@ -895,6 +953,7 @@ int main(void)
 	test_containers();
 	test_globals_and_calls();
 	test_hooks();
+	test_memo_dense_and_sparse();
 	test_limits();
 	test_deep();
 	test_keys();
