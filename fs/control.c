@@ -20,6 +20,7 @@
 #include "ptfs.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,7 @@ static int reload(struct ptfs *fs, struct pt_error *err)
 	ck = pt_checkpoint_open(fs->abspath, &oo, err);
 	if (!ck)
 		return EIO;
+	malloc_trim(0); /* the open's scratch, as at mount */
 	rules = pt_rules_new(ck, err);
 	rc = realloc(fs->retired_ck, (fs->nretired + 1) * sizeof(*rc));
 	if (rc)

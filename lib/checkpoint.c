@@ -29,6 +29,8 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	struct pt_pickle_hooks hooks;
 	struct pt_tree_limits lim;
 	struct pt_checkpoint *ck;
+	struct pt_arena values;
+	struct pt_value *root = NULL;
 	size_t used;
 
 	if (!o) {
@@ -40,23 +42,24 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 		pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
 		return NULL;
 	}
-	pt_arena_init(&ck->arena, PT_VALUES_LIMIT);
+	pt_arena_init(&values, PT_VALUES_LIMIT);
+	pt_arena_init(&ck->keep, PT_VALUES_LIMIT);
 	ck->src = pt_source_open_file(path, err);
 	if (!ck->src)
 		goto out_free; /* the message already names the path */
 	ck->c = pt_container_open(ck->src, err);
 	if (!ck->c)
 		goto out_prefix;
-	ck->torch.arena = &ck->arena;
+	ck->torch.arena = &ck->keep;
 	ck->torch.torchscript = ck->c->torchscript;
 	pt_torch_hooks(&ck->torch, &hooks);
 	pt_pickle_opts_default(&po);
 	po.encoding = o->encoding;
 	po.hooks = &hooks;
 	if (ck->c->model_json) {
-		if (pt_jit1_load(ck->c, &ck->torch, &ck->arena, &po, &ck->root, err) < 0)
+		if (pt_jit1_load(ck->c, &ck->torch, &values, &po, &root, err) < 0)
 			goto out_prefix;
-	} else if (pt_pickle_load(&ck->arena, ck->c->pickle, ck->c->pickle_len, &po, &ck->root,
+	} else if (pt_pickle_load(&values, ck->c->pickle, ck->c->pickle_len, &po, &root,
 				  &used, err) < 0) {
 		pt_error_prefix(err, "%s", ck->c->format == PT_FORMAT_ZIP ? "data.pkl" : "object pickle");
 		goto out_prefix;
@@ -65,14 +68,19 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 		goto out_prefix;
 	pt_tree_limits_default(&lim);
 	lim.ino_base = o->ino_base;
-	ck->tree = pt_tree_build(ck->root, &lim, err);
+	ck->tree = pt_tree_build(root, &lim, err);
 	if (!ck->tree)
 		goto out_prefix;
+	pt_arena_release(&values);
+	ck->torch.jit_tensors = NULL; /* were values */
+	ck->torch.njit_tensors = 0;
+	ck->torch.last_pid = NULL;
 	return ck;
 
 out_prefix:
 	pt_error_prefix(err, "%s", path);
 out_free:
+	pt_arena_release(&values);
 	pt_checkpoint_close(ck);
 	return NULL;
 }
@@ -84,7 +92,7 @@ void pt_checkpoint_close(struct pt_checkpoint *ck)
 	pt_tree_free(ck->tree);
 	pt_container_close(ck->c);
 	pt_source_close(ck->src);
-	pt_arena_release(&ck->arena);
+	pt_arena_release(&ck->keep);
 	free(ck);
 }
 

@@ -25,12 +25,17 @@ struct pt_open_opts {
 	uint64_t ino_base;             /* see struct pt_tree_limits; 0 for a first mount */
 };
 
+/*
+ * The pickle's values are scratch: once the tree is built (it copies what
+ * it shows) their arena is released, which at 100,000 tensors is about
+ * two thirds of what an open checkpoint would otherwise hold. Storages
+ * and tensors live on in keep.
+ */
 struct pt_checkpoint {
 	struct pt_source *src;
 	struct pt_container *c;
-	struct pt_arena arena; /* the values */
+	struct pt_arena keep; /* storages, tensors, location sites */
 	struct pt_torch torch;
-	struct pt_value *root;
 	struct pt_tree *tree;
 };
 

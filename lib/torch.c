@@ -400,13 +400,13 @@ static struct pt_value *tensor_make(struct pt_torch *t, struct pt_arena *a, cons
 }
 
 /* A tensor value of another Python type, sharing the view of src. */
-static struct pt_value *tensor_retype(struct pt_arena *a, struct pt_value *src, const char *type,
-				      struct pt_error *err)
+static struct pt_value *tensor_retype(struct pt_torch *t, struct pt_arena *a,
+				      struct pt_value *src, const char *type, struct pt_error *err)
 {
 	struct pt_tensor *tn;
 	struct pt_value *v;
 
-	tn = pt_arena_alloc(a, sizeof(*tn), err);
+	tn = pt_arena_alloc(t->arena, sizeof(*tn), err);
 	if (!tn)
 		return NULL;
 	*tn = *src->u.tensor;
@@ -512,7 +512,7 @@ static struct pt_value *call_rebuild(struct pt_torch *t, struct pt_arena *a, con
 			return pt_error_set(err, PT_ERR_FORMAT, "%s: argument 0 is %s, not a tensor",
 					    fn, pt_vkind_name(data->kind)),
 			       NULL;
-		v = tensor_retype(a, data, type_parameter, err);
+		v = tensor_retype(t, a, data, type_parameter, err);
 		if (v)
 			set_requires_grad(v, tuple_at(args, 1));
 		return v;
@@ -524,7 +524,7 @@ static struct pt_value *call_rebuild(struct pt_torch *t, struct pt_arena *a, con
 			goto out_args;
 		if (data->kind != PT_V_TENSOR)
 			return NULL;
-		v = tensor_retype(a, data, type_tensor, err);
+		v = tensor_retype(t, a, data, type_tensor, err);
 		if (v)
 			set_requires_grad(v, tuple_at(args, 3));
 		return v;
@@ -547,11 +547,11 @@ static struct pt_value *call_from_type(struct pt_torch *t, struct pt_arena *a,
 	v = torch_call(t, a, func, fargs, NULL, 'R', err);
 	if (!v || v->kind != PT_V_TENSOR || type->kind != PT_V_GLOBAL)
 		return v;
-	qn = global_qualname(a, type, err);
+	qn = global_qualname(t->arena, type, err); /* outlives the values */
 	if (!qn)
 		return NULL;
 	if (strcmp(qn, type_tensor) != 0)
-		return tensor_retype(a, v, qn, err);
+		return tensor_retype(t, a, v, qn, err);
 	return v;
 }
 
@@ -691,7 +691,7 @@ static struct pt_value *torch_call(void *ctx, struct pt_arena *a, struct pt_valu
 		return tuple_at(args, 0);
 	if (strcmp(m, "torch.nn.parameter") == 0 && strcmp(n, "Parameter") == 0 &&
 	    how == 'R' && args->u.seq.n >= 1 && tuple_at(args, 0)->kind == PT_V_TENSOR) {
-		struct pt_value *v = tensor_retype(a, tuple_at(args, 0), type_parameter, err);
+		struct pt_value *v = tensor_retype(t, a, tuple_at(args, 0), type_parameter, err);
 
 		if (v)
 			v->u.tensor->requires_grad = true;

@@ -63,7 +63,7 @@ struct pt_tensor {
 
 /* One load's storages, by key. Owned by the checkpoint. */
 struct pt_torch {
-	struct pt_arena *arena;
+	struct pt_arena *arena; /* storages, tensors, their type names: may outlive the values */
 	struct pt_storage **storages;
 	size_t nstorages, cap;
 	struct pt_storage **buckets; /* by key; nbuckets is a power of two */

@@ -26,6 +26,8 @@ struct builder {
 	const struct pt_tree_limits *lim;
 	struct pt_error *err;
 	struct pt_node *ctl;
+	/* strings needed only while building (reprs, lookups), freed after */
+	struct pt_arena scratch;
 };
 
 static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
@@ -139,20 +141,27 @@ static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const
 	return n;
 }
 
-static char *cat3(struct builder *b, const char *x, const char *y, const char *z)
+/* x + y + z + w in a (the tree's arena or the scratch one) */
+static char *cat_in(struct builder *b, struct pt_arena *a, const char *x, const char *y,
+		    const char *z, const char *w)
 {
-	size_t lx = strlen(x), ly = strlen(y), lz = strlen(z);
-	char *s = pt_arena_alloc(&b->t->arena, lx + ly + lz + 1, b->err);
+	size_t lx = strlen(x), ly = strlen(y), lz = strlen(z), lw = strlen(w);
+	char *s = pt_arena_alloc(a, lx + ly + lz + lw + 1, b->err);
 
 	if (!s)
 		return NULL;
 	memcpy(s, x, lx);
 	memcpy(s + lx, y, ly);
-	memcpy(s + lx + ly, z, lz + 1);
+	memcpy(s + lx + ly, z, lz);
+	memcpy(s + lx + ly + lz, w, lw + 1);
 	return s;
 }
 
-/* "[" + repr(k) + "]" */
+static char *cat3(struct builder *b, const char *x, const char *y, const char *z)
+{
+	return cat_in(b, &b->t->arena, x, y, z, "");
+}
+
 /*
  * "[" + repr(k) + "]"; a key with no literal form (a tuple holding a
  * storage, an object) reads "[<tuple key>]": the entry stays reachable by
@@ -160,16 +169,19 @@ static char *cat3(struct builder *b, const char *x, const char *y, const char *z
  */
 static char *key_subscript(struct builder *b, const char *pkey, const struct pt_value *k)
 {
-	char *r;
+	char tmp[48], *r;
 
+	if (!pkey)
+		return NULL; /* the caller's allocation failed; err says so */
 	pt_error_clear(b->err);
-	r = pt_value_repr(&b->t->arena, k, b->err);
+	r = pt_value_repr(&b->scratch, k, b->err);
 	if (!r && b->err->code != PT_OK)
 		return NULL;
-	if (!r)
-		r = cat3(b, "<", pt_vkind_name(k->kind), " key>");
-	r = r ? cat3(b, pkey, "[", r) : NULL;
-	return r ? cat3(b, r, "]", "") : NULL;
+	if (!r) {
+		snprintf(tmp, sizeof(tmp), "<%s key>", pt_vkind_name(k->kind));
+		r = tmp;
+	}
+	return cat_in(b, &b->t->arena, pkey, "[", r, "]");
 }
 
 static bool is_identifier(const char *s)
@@ -200,7 +212,7 @@ static bool name_ok(const char *s, size_t len, const struct pt_node *dir, const 
 /* '%' + repr(k), '%' and '/' percent-encoded, long ones cut and hashed. */
 static char *escaped_name(struct builder *b, const struct pt_value *k, size_t index)
 {
-	char *r = pt_value_repr(&b->t->arena, k, b->err), *out, *o;
+	char *r = pt_value_repr(&b->scratch, k, b->err), *out, *o;
 	const char *p;
 	size_t len;
 
@@ -299,10 +311,14 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 		char *part;
 
 		dot = memchr(p, '.', (size_t)(end - p));
-		part = arena_strndup(b, p, (size_t)((dot ? dot : end) - p));
+		part = pt_arena_strndup(&b->scratch, p, (size_t)((dot ? dot : end) - p), b->err);
 		if (!part)
 			return -1;
 		child = pt_tree_lookup(b->t, cur, part);
+		if (!child) /* a new entry keeps its name */
+			part = arena_strndup(b, part, (size_t)((dot ? dot : end) - p));
+		if (!part)
+			return -1;
 		if (!dot) {
 			if (child)
 				return 1;
@@ -316,7 +332,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 			char *ks;
 
 			pv.u.s.len = (size_t)(dot - s) + 2;
-			pv.u.s.p = pt_arena_alloc(&b->t->arena, pv.u.s.len + 1, b->err);
+			pv.u.s.p = pt_arena_alloc(&b->scratch, pv.u.s.len + 1, b->err);
 			if (!pv.u.s.p)
 				return -1;
 			memcpy(pv.u.s.p, s, pv.u.s.len - 1);
@@ -398,13 +414,15 @@ static int add_module_part(struct builder *b, struct pt_node *dir, const char *p
 
 		if (v->kind == PT_V_NONE)
 			continue;
-		sub = cat3(b, pkey, attr, "");
+		sub = cat_in(b, &b->scratch, pkey, attr, "", "");
 		key = sub ? key_subscript(b, sub, k) : NULL;
 		if (!key)
 			return -1;
 		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, dir, b) &&
 		    !pt_tree_lookup(b->t, dir, k->u.s.p)) {
-			if (add_value(b, dir, k->u.s.p, key, v, depth) < 0)
+			char *nm = arena_strndup(b, k->u.s.p, k->u.s.len);
+
+			if (!nm || add_value(b, dir, nm, key, v, depth) < 0)
 				return -1;
 		} else if (add_escaped(b, dir, k, i, key, v, depth) < 0) {
 			return -1;
@@ -446,14 +464,18 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		     !strcmp(k->u.s.p, "_modules")))
 			continue;
 		if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
-			key = key_subscript(b, skip_module_parts ? base : cat3(b, pkey, ".__dict__", ""), k);
+			key = key_subscript(b, skip_module_parts ? base
+							      : cat_in(b, &b->scratch, pkey, ".__dict__", "", ""),
+					    k);
 		else
 			key = cat3(b, pkey, ".", k->u.s.p);
 		if (!key)
 			return -1;
 		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, target, b) &&
 		    !pt_tree_lookup(b->t, target, k->u.s.p)) {
-			if (add_value(b, target, k->u.s.p, key, v, depth) < 0)
+			char *nm = arena_strndup(b, k->u.s.p, k->u.s.len);
+
+			if (!nm || add_value(b, target, nm, key, v, depth) < 0)
 				return -1;
 		} else if (add_escaped(b, target, k, i, key, v, depth) < 0) {
 			return -1;
@@ -473,7 +495,7 @@ static const char *object_type(struct builder *b, const struct pt_value *v)
 	if (!c || c->kind != PT_V_GLOBAL)
 		return "object";
 	if (!strcmp(c->u.global.module, "builtins"))
-		return c->u.global.name;
+		return cat3(b, c->u.global.name, "", ""); /* the values do not outlive the build */
 	return cat3(b, c->u.global.module, ".", c->u.global.name);
 }
 
@@ -679,7 +701,7 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 		b->t->ntensors++;
 		return 0;
 	case PT_V_NONE: case PT_V_BOOL: case PT_V_INT: case PT_V_BIGINT: case PT_V_FLOAT: {
-		char *r = pt_value_repr(&b->t->arena, v, b->err);
+		char *r = pt_value_repr(&b->scratch, v, b->err);
 
 		return r ? add_data(b, parent, name, type, key, r, strlen(r), true) : -1;
 	}
@@ -745,6 +767,7 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	if (!t)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
 	pt_arena_init(&t->arena, 0);
+	pt_arena_init(&b.scratch, 0);
 	t->ino_base = b.lim->ino_base;
 	b.t = t;
 	if (rehash(t, err) < 0)
@@ -774,9 +797,11 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	}
 	if (rc < 0)
 		goto out_free;
+	pt_arena_release(&b.scratch);
 	return t;
 
 out_free:
+	pt_arena_release(&b.scratch);
 	pt_tree_free(t);
 	return NULL;
 }
