@@ -103,7 +103,9 @@ static bool stale(struct ptfs *fs)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct ptfs *fs = userdata;
+
+	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
@@ -162,7 +164,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pt_node *n = node_of(fs_of(req), ino);
+	struct ptfs *fs = fs_of(req);
+	struct pt_node *n = node_of(fs, ino);
 
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
@@ -170,6 +173,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (n->kind != PT_NODE_DIR) {
 		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	/*
+	 * Directories need no per-open state. Where the kernel allows it,
+	 * ENOSYS tells it to stop sending OPENDIR and RELEASEDIR at all (two
+	 * of the three round trips a warm `find` makes per directory) and to
+	 * cache every listing, as cache_readdir asks for here.
+	 */
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
 	fi->cache_readdir = 1;

@@ -36,6 +36,7 @@ struct ptfs {
 	struct timespec mtime;
 	double timeout; /* entry and attribute cache time for the immutable tree */
 	int debug;
+	bool no_opendir; /* the kernel opens directories without asking (ops.c) */
 
 	/* the control file's state, under lock */
 	pthread_mutex_t lock;

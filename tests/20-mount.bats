@@ -347,3 +347,25 @@ PY
 	ls "$MNT" >/dev/null
 	is_mounted "$MNT"
 }
+
+@test "directories: opened without a round trip, listings cached by the kernel" {
+	local log="$BATS_TEST_TMPDIR/debug.log" i
+	MNT="$(mktemp -d "$BATS_TEST_TMPDIR/mnt.XXXXXX")"
+	MOUNTS+=("$MNT")
+	"$PTFS" -d "$FIX/09_whole_model.pt" "$MNT" 2>"$log" 3>&- &
+	for i in $(seq 50); do is_mounted "$MNT" && break; sleep 0.1; done
+	is_mounted "$MNT"
+	run find "$MNT" -name weight
+	assert_success
+	assert_line "$MNT/0/weight"
+	local n1 lines
+	n1=$(grep -ac 'opcode: READDIR' "$log")
+	[ "$n1" -gt 0 ]
+	# the kernel sent one OPENDIR, got ENOSYS, and opens directories itself from then on
+	[ "$(grep -ac 'opcode: OPENDIR' "$log")" -le 1 ]
+	[ "$(grep -ac 'opcode: RELEASEDIR' "$log")" -eq 0 ]
+	lines=$(find "$MNT" | sort)
+	# a second walk lists every directory from the kernel's cache
+	[ "$(grep -ac 'opcode: READDIR' "$log")" -eq "$n1" ]
+	[ "$(find "$MNT" | sort)" = "$lines" ]
+}
