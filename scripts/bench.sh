@@ -103,6 +103,28 @@ int main(int argc, char **argv)
 EOF
 cc -O2 -o "$work/pread4k" "$work/pread4k.c"
 
+# N getxattr calls of one attribute: FILE NAME N -> seconds
+cat >"$work/getxattr.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
+#include <time.h>
+int main(int argc, char **argv)
+{
+	if (argc != 4) return 2;
+	static char buf[4096];
+	long n = atol(argv[3]);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; i < n; i++)
+		if (getxattr(argv[1], argv[2], buf, sizeof(buf)) < 0) { perror(argv[1]); return 1; }
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("%.6f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+	return 0;
+}
+EOF
+cc -O2 -o "$work/getxattr" "$work/getxattr.c"
+
 # ---- checkpoints -------------------------------------------------------------------
 gen() { # FILE ARGS...
 	local f=$1; shift
@@ -263,8 +285,39 @@ row "$what" "$(fmt "$s_fg")" "getfattr -R on the plain tree: $(fmt "$s")" "$(fmt
 s=$(seconds fo_ptfs)
 s_t=$(seconds fo_tree)
 row "find -type f alone, ${FIND_N} tensors (s, ${FIND_RUNS} runs)" "$(fmt "$s")" "find on a plain tree: $(fmt "$s_t")" "$(fmt "$(calc "$s / $s_t")" 1)×" "-"
+# The same tree with the same extended attributes on the work dir's file system, read
+# directly and through passthrough_ll -o xattr: the attributes' own cost, and FUSE's floor.
+xtree=$work/xtree$FIND_N
+if [ ! -f "$xtree/.done" ]; then
+	rm -rf "$xtree"; cp -a "$tree" "$xtree"; rm -f "$xtree/.done"
+	(cd "$mnt" && getfattr -R -d -m - . 2>/dev/null) |
+		awk '/^# file: / {skip = ($3 ~ /^([.][/])?[.]ptfs/)} !skip' >"$work/xattrs.dump"
+	(cd "$xtree" && setfattr --restore="$work/xattrs.dump")
+	touch "$xtree/.done"
+fi
+fx_tree() { find "$xtree" -type f ! -name .done -print0 | xargs -0 getfattr -d -m - >/dev/null 2>&1; }
+fx_tree
+s=$(seconds fx_tree)
+row "$what" "$(fmt "$s_fg")" "find + getfattr on the plain tree with the same xattrs: $(fmt "$s")" "$(fmt "$(calc "$s_fg / $s")" 1)×" "-"
 RUNS=$runs
+one=layer0/sub0/weight nx=${NX:-20000}
+us_per() { fmt "$(calc "1000000 * $(selftimed "$work/getxattr" "$1" user.pt.dtype "$nx") / $nx")" 1; }
+k_ptfs=$(us_per "$mnt/$one")
+k=$(us_per "$xtree/$one")
+row "one getxattr(user.pt.dtype) of a tensor (µs)" "$k_ptfs" "same xattr on the plain tree: $k" "$(fmt "$(calc "$k_ptfs / $k")" 1)×" "-"
 umnt "$mnt"
+if [ -n "$PT" ]; then
+	umnt "$mpt"; "$work/passthrough_ll" -o source="$xtree",cache=always,xattr "$mpt"
+	k=$(us_per "$mpt/$one")
+	row "one getxattr(user.pt.dtype) of a tensor (µs)" "$k_ptfs" "same via passthrough_ll: $k" "$(fmt "$(calc "$k_ptfs / $k")")×" "-"
+	fx_pt() { find "$mpt" -type f ! -name .done -print0 | xargs -0 getfattr -d -m - >/dev/null 2>&1; }
+	fx_pt
+	runs=$RUNS; RUNS=1
+	s=$(seconds fx_pt)
+	RUNS=$runs
+	row "$what" "$(fmt "$s_fg")" "same via passthrough_ll -o xattr (1 run): $(fmt "$s")" "$(fmt "$(calc "$s_fg / $s")")×" "-"
+	umnt "$mpt"
+fi
 
 # ---- 5. daemon RSS after reading every tensor once ---------------------------------
 # rss_row FILE LABEL TENSORS
