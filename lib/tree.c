@@ -41,11 +41,13 @@ static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-static size_t bucket_of(const struct pt_tree *t, const struct pt_node *dir, const char *name)
+/* A node keeps this hash, so that a rehash or a failed compare costs no rehashing. */
+static uint32_t name_hash(const struct pt_node *dir, const char *name)
 {
 	uint64_t h = fnv1a(&dir->ino, sizeof(dir->ino), 0xcbf29ce484222325ULL);
 
-	return (size_t)(fnv1a(name, strlen(name), h) & (t->nbuckets - 1));
+	h = fnv1a(name, strlen(name), h);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static int rehash(struct pt_tree *t, struct pt_error *err)
@@ -60,7 +62,7 @@ static int rehash(struct pt_tree *t, struct pt_error *err)
 	t->nbuckets = nb;
 	for (i = 1; i < t->nnodes; i++) { /* the root is never looked up */
 		struct pt_node *n = t->nodes[i];
-		size_t k = bucket_of(t, n->parent, n->name);
+		size_t k = n->hash & (nb - 1);
 
 		n->hnext = b[k];
 		b[k] = n;
@@ -72,11 +74,13 @@ struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *di
 			       const char *name)
 {
 	struct pt_node *n;
+	uint32_t h;
 
 	if (!dir || dir->kind != PT_NODE_DIR)
 		return NULL;
-	for (n = t->buckets[bucket_of(t, dir, name)]; n; n = n->hnext)
-		if (n->parent == dir && strcmp(n->name, name) == 0)
+	h = name_hash(dir, name);
+	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
+		if (n->hash == h && n->parent == dir && strcmp(n->name, name) == 0)
 			return n;
 	return NULL;
 }
@@ -123,6 +127,7 @@ static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const
 		return n;
 	}
 	n->parent = parent;
+	n->hash = name_hash(parent, name);
 	if (parent->u.dir.last)
 		parent->u.dir.last->next = n;
 	else
@@ -133,7 +138,7 @@ static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const
 		if (rehash(t, b->err) < 0) /* rehash places n too */
 			return NULL;
 	} else {
-		size_t k = bucket_of(t, parent, name);
+		size_t k = n->hash & (t->nbuckets - 1);
 
 		n->hnext = t->buckets[k];
 		t->buckets[k] = n;
@@ -162,6 +167,18 @@ static char *cat3(struct builder *b, const char *x, const char *y, const char *z
 	return cat_in(b, &b->t->arena, x, y, z, "");
 }
 
+/* repr(s) is 's' quoted as it is: printable ASCII, no quote, no backslash */
+static bool repr_is_plain(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '\\' ||
+		    s[i] == '\'')
+			return false;
+	return true;
+}
+
 /*
  * "[" + repr(k) + "]"; a key with no literal form (a tuple holding a
  * storage, an object) reads "[<tuple key>]": the entry stays reachable by
@@ -173,6 +190,8 @@ static char *key_subscript(struct builder *b, const char *pkey, const struct pt_
 
 	if (!pkey)
 		return NULL; /* the caller's allocation failed; err says so */
+	if (k->kind == PT_V_STR && repr_is_plain(k->u.s.p, k->u.s.len))
+		return cat_in(b, &b->t->arena, pkey, "['", k->u.s.p, "']");
 	pt_error_clear(b->err);
 	r = pt_value_repr(&b->scratch, k, b->err);
 	if (!r && b->err->code != PT_OK)

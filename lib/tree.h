@@ -38,6 +38,7 @@ struct pt_node {
 	const char *name;
 	struct pt_node *parent; /* the root's parent is itself */
 	enum pt_node_kind kind;
+	uint32_t hash;          /* of (parent, name), for the lookup table */
 	const char *type;       /* user.pt.type */
 	const char *key;        /* user.pt.key */
 	struct pt_node *next;   /* next sibling, in pickle order */
