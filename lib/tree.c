@@ -9,8 +9,8 @@
  * weights appear as a regular file under every key that names them, all
  * pointing at one struct pt_tensor.
  *
- * Lookup is one hash table over (parent, name) for the whole tree; it also
- * serves the collision checks while dotted keys are split.
+ * Lookup (node.c) is one hash table over (parent, name) for the whole tree;
+ * it also serves the collision checks while dotted keys are split.
  */
 #include "tree.h"
 
@@ -30,120 +30,10 @@ struct builder {
 	struct pt_arena scratch;
 };
 
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *c = p;
-
-	while (n--) {
-		h ^= *c++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* A node keeps this hash, so that a rehash or a failed compare costs no rehashing. */
-static uint32_t name_hash(const struct pt_node *dir, const char *name)
-{
-	uint64_t h = fnv1a(&dir->ino, sizeof(dir->ino), 0xcbf29ce484222325ULL);
-
-	h = fnv1a(name, strlen(name), h);
-	return (uint32_t)(h ^ (h >> 32));
-}
-
-static int rehash(struct pt_tree *t, struct pt_error *err)
-{
-	size_t nb = t->nbuckets ? t->nbuckets * 2 : 1024, i;
-	struct pt_node **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = nb;
-	for (i = 1; i < t->nnodes; i++) { /* the root is never looked up */
-		struct pt_node *n = t->nodes[i];
-		size_t k = n->hash & (nb - 1);
-
-		n->hnext = b[k];
-		b[k] = n;
-	}
-	return 0;
-}
-
-struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
-			       const char *name)
-{
-	struct pt_node *n;
-	uint32_t h;
-
-	if (!dir || dir->kind != PT_NODE_DIR)
-		return NULL;
-	h = name_hash(dir, name);
-	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
-		if (n->hash == h && n->parent == dir && strcmp(n->name, name) == 0)
-			return n;
-	return NULL;
-}
-
-struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino)
-{
-	if (ino == 1)
-		return t->nodes[0];
-	if (ino <= t->ino_base + 1 || ino - t->ino_base > t->nnodes)
-		return NULL;
-	return t->nodes[ino - t->ino_base - 1];
-}
-
 static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
 				enum pt_node_kind kind, const char *type, const char *key)
 {
-	struct pt_tree *t = b->t;
-	struct pt_node *n;
-
-	if (t->nnodes >= b->lim->max_nodes)
-		return pt_error_set(b->err, PT_ERR_LIMIT, "the tree would exceed %zu entries",
-				    b->lim->max_nodes),
-		       NULL;
-	if (t->nnodes == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct pt_node **nn = realloc(t->nodes, cap * sizeof(*nn));
-
-		if (!nn)
-			return pt_error_set(b->err, PT_ERR_NOMEM, "out of memory"), NULL;
-		t->nodes = nn;
-		t->cap = cap;
-	}
-	n = pt_arena_alloc(&t->arena, sizeof(*n), b->err);
-	if (!n)
-		return NULL;
-	n->ino = t->nnodes ? t->ino_base + t->nnodes + 1 : 1;
-	n->name = name;
-	n->kind = kind;
-	n->type = type;
-	n->key = key;
-	t->nodes[t->nnodes++] = n;
-	if (!parent) {
-		n->parent = n;
-		return n;
-	}
-	n->parent = parent;
-	n->hash = name_hash(parent, name);
-	if (parent->u.dir.last)
-		parent->u.dir.last->next = n;
-	else
-		parent->u.dir.first = n;
-	parent->u.dir.last = n;
-	parent->u.dir.n++;
-	if (t->nnodes > t->nbuckets) {
-		if (rehash(t, b->err) < 0) /* rehash places n too */
-			return NULL;
-	} else {
-		size_t k = n->hash & (t->nbuckets - 1);
-
-		n->hnext = t->buckets[k];
-		t->buckets[k] = n;
-	}
-	return n;
+	return pt_tree_add_node(b->t, b->lim->max_nodes, parent, name, kind, type, key, b->err);
 }
 
 /* x + y + z + w in a (the tree's arena or the scratch one) */
@@ -261,7 +151,7 @@ static char *escaped_name(struct builder *b, const struct pt_value *k, size_t in
 	*o = '\0';
 	len = (size_t)(o - out);
 	if (len > NAME_MAX_BYTES) {
-		uint64_t h = fnv1a(r, strlen(r), 0xcbf29ce484222325ULL);
+		uint64_t h = pt_hash_fnv1a(r, strlen(r), 0xcbf29ce484222325ULL);
 		size_t cut = 200;
 
 		while (cut > 1 && ((unsigned char)out[cut] & 0xC0) == 0x80)
@@ -789,8 +679,6 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	pt_arena_init(&b.scratch, 0);
 	t->ino_base = b.lim->ino_base;
 	b.t = t;
-	if (rehash(t, err) < 0)
-		goto out_free;
 	r = node_new(&b, NULL, "", PT_NODE_DIR,
 		     is_container(root) ? value_type(&b, root) : "ptfs.root", "");
 	if (!r)
@@ -823,48 +711,4 @@ out_free:
 	pt_arena_release(&b.scratch);
 	pt_tree_free(t);
 	return NULL;
-}
-
-struct pt_node *pt_tree_ctl_dir(const struct pt_tree *t)
-{
-	return t->nodes[1];
-}
-
-struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, const char *name,
-				    int special, struct pt_error *err)
-{
-	struct pt_tree_limits lim = { .max_depth = 1000, .max_nodes = SIZE_MAX };
-	struct builder b = { .t = t, .lim = &lim, .err = err };
-	struct pt_node *n;
-	char *nm = pt_arena_strndup(&t->arena, name, strlen(name), err);
-
-	if (!nm)
-		return NULL;
-	n = node_new(&b, dir, nm, PT_NODE_SPECIAL, "ptfs.control", "");
-	if (n)
-		n->u.special = special;
-	return n;
-}
-
-uint64_t pt_node_size(const struct pt_node *n)
-{
-	switch (n->kind) {
-	case PT_NODE_TENSOR:
-		return n->u.tensor->nbytes;
-	case PT_NODE_DATA:
-	case PT_NODE_LINK:
-		return n->u.data.len;
-	default:
-		return 0;
-	}
-}
-
-void pt_tree_free(struct pt_tree *t)
-{
-	if (!t)
-		return;
-	pt_arena_release(&t->arena);
-	free(t->nodes);
-	free(t->buckets);
-	free(t);
 }

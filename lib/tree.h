@@ -109,6 +109,19 @@ struct pt_node *pt_tree_ctl_dir(const struct pt_tree *t);
 struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, const char *name,
 				    int special, struct pt_error *err);
 
+/*
+ * Adds a node called name (kept, not copied: it must live as long as the
+ * tree) as the last child of parent, or the root when parent is NULL.
+ * Returns it, or NULL with err (PT_ERR_LIMIT past max_nodes, PT_ERR_NOMEM).
+ * For tree.c's builder and pt_tree_add_special.
+ */
+struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
+				 const char *name, enum pt_node_kind kind, const char *type,
+				 const char *key, struct pt_error *err);
+
+/* 64-bit FNV-1a of n bytes, continuing from h (0xcbf29ce484222325 to start). */
+uint64_t pt_hash_fnv1a(const void *p, size_t n, uint64_t h);
+
 /* Frees t. t may be NULL. */
 void pt_tree_free(struct pt_tree *t);
 

@@ -1,0 +1,172 @@
+/*
+ * node.c - the tree's nodes: adding them, finding them, freeing them.
+ *
+ * Nodes live in the tree's arena and are numbered in creation order (inode
+ * ino_base + index + 1; the root is 1), so the inode lookup is an array
+ * index. Lookup by (parent, name) is one open hash table for the whole
+ * tree, chained through the nodes, doubled whenever it would hold more
+ * nodes than buckets; each node keeps its hash, so doubling rehashes no
+ * names. Building the tree from values is tree.c's work.
+ */
+#include "tree.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t pt_hash_fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+
+	while (n--) {
+		h ^= *c++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* A node keeps this hash, so that a rehash or a failed compare costs no rehashing. */
+static uint32_t name_hash(const struct pt_node *dir, const char *name)
+{
+	uint64_t h = pt_hash_fnv1a(&dir->ino, sizeof(dir->ino), 0xcbf29ce484222325ULL);
+
+	h = pt_hash_fnv1a(name, strlen(name), h);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static int rehash(struct pt_tree *t, struct pt_error *err)
+{
+	size_t nb = t->nbuckets ? t->nbuckets * 2 : 1024, i;
+	struct pt_node **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+	for (i = 1; i < t->nnodes; i++) { /* the root is never looked up */
+		struct pt_node *n = t->nodes[i];
+		size_t k = n->hash & (nb - 1);
+
+		n->hnext = b[k];
+		b[k] = n;
+	}
+	return 0;
+}
+
+struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
+			       const char *name)
+{
+	struct pt_node *n;
+	uint32_t h;
+
+	if (!dir || dir->kind != PT_NODE_DIR || !t->nbuckets)
+		return NULL;
+	h = name_hash(dir, name);
+	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
+		if (n->hash == h && n->parent == dir && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino)
+{
+	if (ino == 1)
+		return t->nodes[0];
+	if (ino <= t->ino_base + 1 || ino - t->ino_base > t->nnodes)
+		return NULL;
+	return t->nodes[ino - t->ino_base - 1];
+}
+
+struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
+				 const char *name, enum pt_node_kind kind, const char *type,
+				 const char *key, struct pt_error *err)
+{
+	struct pt_node *n;
+
+	if (t->nnodes >= max_nodes)
+		return pt_error_set(err, PT_ERR_LIMIT, "the tree would exceed %zu entries", max_nodes),
+		       NULL;
+	if (t->nnodes == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct pt_node **nn = realloc(t->nodes, cap * sizeof(*nn));
+
+		if (!nn)
+			return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
+		t->nodes = nn;
+		t->cap = cap;
+	}
+	n = pt_arena_alloc(&t->arena, sizeof(*n), err);
+	if (!n)
+		return NULL;
+	n->ino = t->nnodes ? t->ino_base + t->nnodes + 1 : 1;
+	n->name = name;
+	n->kind = kind;
+	n->type = type;
+	n->key = key;
+	t->nodes[t->nnodes++] = n;
+	if (!parent) {
+		n->parent = n;
+		return n;
+	}
+	n->parent = parent;
+	n->hash = name_hash(parent, name);
+	if (parent->u.dir.last)
+		parent->u.dir.last->next = n;
+	else
+		parent->u.dir.first = n;
+	parent->u.dir.last = n;
+	parent->u.dir.n++;
+	if (t->nnodes > t->nbuckets) {
+		if (rehash(t, err) < 0) /* rehash places n too */
+			return NULL;
+	} else {
+		size_t k = n->hash & (t->nbuckets - 1);
+
+		n->hnext = t->buckets[k];
+		t->buckets[k] = n;
+	}
+	return n;
+}
+
+struct pt_node *pt_tree_ctl_dir(const struct pt_tree *t)
+{
+	return t->nodes[1];
+}
+
+struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, const char *name,
+				    int special, struct pt_error *err)
+{
+	struct pt_node *n;
+	char *nm = pt_arena_strndup(&t->arena, name, strlen(name), err);
+
+	if (!nm)
+		return NULL;
+	n = pt_tree_add_node(t, SIZE_MAX, dir, nm, PT_NODE_SPECIAL, "ptfs.control", "", err);
+	if (n)
+		n->u.special = special;
+	return n;
+}
+
+uint64_t pt_node_size(const struct pt_node *n)
+{
+	switch (n->kind) {
+	case PT_NODE_TENSOR:
+		return n->u.tensor->nbytes;
+	case PT_NODE_DATA:
+	case PT_NODE_LINK:
+		return n->u.data.len;
+	default:
+		return 0;
+	}
+}
+
+void pt_tree_free(struct pt_tree *t)
+{
+	if (!t)
+		return;
+	pt_arena_release(&t->arena);
+	free(t->nodes);
+	free(t->buckets);
+	free(t);
+}
