@@ -17,7 +17,7 @@
  * libzip reads the central directory, through a libzip source whose bytes
  * come from our struct pt_source, and is the authority for names, sizes and
  * methods. libzip 1.7 does not expose local header offsets, so the directory
- * is also walked here just for those (honouring the ZIP64 0x0001 extra) and
+ * is also walked by ptfs (zipdir.c) just for those (honouring the ZIP64 0x0001 extra) and
  * cross-checked with libzip's view by count and names. Local headers are
  * read lazily: at open only for the records read then (data.pkl, byteorder,
  * version), at bind only for the storages the pickle references, so that
@@ -36,16 +36,11 @@
 #include <string.h>
 #include <zip.h>
 
+#include "zipdir.h"
+
 #define PICKLE_MAX (1ULL << 30) /* data.pkl */
 #define TEXT_MAX 64             /* byteorder, version */
-#define CD_MAX (1ULL << 30)     /* central directory bytes */
-#define EOCD_LEN 22
-#define EOCD_SEARCH (EOCD_LEN + 65535)
-#define LOC64_LEN 20
-#define EOCD64_LEN 56
-#define CDH_LEN 46
 #define LFH_LEN 30
-#define U32_MAX 0xffffffffULL
 
 struct zr_priv {
 	uint64_t *lho;             /* local header offset of records[i] */
@@ -63,36 +58,6 @@ struct zsrc {
 	const unsigned char *cache; /* the central directory, read once */
 	uint64_t cache_off, cache_len;
 };
-
-/* One entry of our own walk of the central directory. */
-struct cd_entry {
-	const char *name; /* into cd.buf, not NUL-terminated */
-	size_t nlen;
-	uint64_t lho;
-};
-
-struct cd {
-	unsigned char *buf; /* the whole directory */
-	uint64_t off, size;
-	struct cd_entry *e;
-	uint64_t n;
-};
-
-static uint16_t get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static zip_int64_t zsrc_read(struct zsrc *zs, void *buf, zip_uint64_t len)
 {
@@ -214,173 +179,6 @@ static zip_t *zr_libzip_open(struct zsrc *zs, struct pt_error *err)
 	return za;
 }
 
-/* Finds the central directory: fills *off, *size and *n from the end records. */
-static int cd_locate(struct pt_source *src, uint64_t *off, uint64_t *size,
-		     uint64_t *n, struct pt_error *err)
-{
-	unsigned char *tail, loc[LOC64_LEN], e64[EOCD64_LEN];
-	size_t tlen = src->size < EOCD_SEARCH ? (size_t)src->size : EOCD_SEARCH;
-	uint64_t eocd, z64;
-	size_t i;
-	int ret = -1;
-
-	if (tlen < EOCD_LEN)
-		return pt_error_set(err, PT_ERR_FORMAT,
-				    "truncated zip: no end of central directory record");
-	tail = malloc(tlen);
-	if (!tail)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-	if (pt_source_read(src, tail, tlen, src->size - tlen,
-			   "zip end of central directory", err) < 0)
-		goto out_free;
-	for (i = tlen - EOCD_LEN + 1; i-- > 0;)
-		if (memcmp(tail + i, "PK\5\6", 4) == 0)
-			break;
-	if (i == (size_t)-1) {
-		pt_error_set(err, PT_ERR_FORMAT,
-			     "truncated zip: no end of central directory record");
-		goto out_free;
-	}
-	eocd = src->size - tlen + i;
-	*n = get16(tail + i + 10);
-	*size = get32(tail + i + 12);
-	*off = get32(tail + i + 16);
-	if (eocd >= LOC64_LEN) {
-		if (pt_source_read(src, loc, LOC64_LEN, eocd - LOC64_LEN,
-				   "zip64 end of central directory locator", err) < 0)
-			goto out_free;
-		if (memcmp(loc, "PK\6\7", 4) == 0) {
-			z64 = get64(loc + 8);
-			if (z64 > src->size || src->size - z64 < EOCD64_LEN) {
-				pt_error_set(err, PT_ERR_FORMAT,
-					     "zip64 end of central directory locator points past the end of the file");
-				goto out_free;
-			}
-			if (pt_source_read(src, e64, EOCD64_LEN, z64,
-					   "zip64 end of central directory", err) < 0)
-				goto out_free;
-			if (memcmp(e64, "PK\6\6", 4) != 0) {
-				pt_error_set(err, PT_ERR_FORMAT,
-					     "no zip64 end of central directory record where its locator points");
-				goto out_free;
-			}
-			*n = get64(e64 + 32);
-			*size = get64(e64 + 40);
-			*off = get64(e64 + 48);
-		}
-	}
-	if (*off > eocd || *size > eocd - *off) {
-		pt_error_set(err, PT_ERR_FORMAT,
-			     "central directory (%llu bytes at offset %llu) extends past its end record",
-			     (unsigned long long)*size, (unsigned long long)*off);
-		goto out_free;
-	}
-	if (*n > *size / CDH_LEN) {
-		pt_error_set(err, PT_ERR_FORMAT,
-			     "central directory declares %llu entries in %llu bytes",
-			     (unsigned long long)*n, (unsigned long long)*size);
-		goto out_free;
-	}
-	ret = 0;
-out_free:
-	free(tail);
-	return ret;
-}
-
-/* The local header offset of a central entry, from its ZIP64 extra if needed. */
-static int cd_entry_lho(const unsigned char *h, const unsigned char *x,
-			size_t xlen, uint64_t *lho)
-{
-	size_t at = 0, skip = 0;
-
-	*lho = get32(h + 42);
-	if (*lho != U32_MAX)
-		return 0;
-	if (get32(h + 24) == U32_MAX)
-		skip += 8;
-	if (get32(h + 20) == U32_MAX)
-		skip += 8;
-	while (at + 4 <= xlen) {
-		uint16_t id = get16(x + at), len = get16(x + at + 2);
-
-		if (len > xlen - at - 4)
-			return -1;
-		if (id == 0x0001) {
-			if (skip + 8 > len)
-				return -1;
-			*lho = get64(x + at + 4 + skip);
-			return 0;
-		}
-		at += 4 + (size_t)len;
-	}
-	return -1;
-}
-
-/* Copies a record's text for a message, replacing unprintable bytes. */
-static void text_show(char *dst, size_t cap, const unsigned char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && i + 1 < cap; i++)
-		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
-	dst[i] = '\0';
-}
-
-/* Reads and walks the central directory into cd. */
-static int cd_read(struct pt_source *src, struct cd *cd, struct pt_error *err)
-{
-	uint64_t off = 0, size = 0, i;
-	size_t at = 0;
-
-	if (cd_locate(src, &off, &size, &cd->n, err) < 0)
-		return -1;
-	cd->off = off;
-	cd->size = size;
-	if (size > CD_MAX)
-		return pt_error_set(err, PT_ERR_LIMIT,
-				    "central directory of %llu bytes exceeds the 1 GiB limit",
-				    (unsigned long long)size);
-	cd->buf = malloc(size ? (size_t)size : 1);
-	cd->e = calloc(cd->n ? (size_t)cd->n : 1, sizeof(*cd->e));
-	if (!cd->buf || !cd->e)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-	if (pt_source_read(src, cd->buf, (size_t)size, off, "zip central directory",
-			   err) < 0)
-		return -1;
-	for (i = 0; i < cd->n; i++) {
-		const unsigned char *h = cd->buf + at;
-		size_t nlen, xlen, clen;
-
-		if (size - at < CDH_LEN || memcmp(h, "PK\1\2", 4) != 0)
-			return pt_error_set(err, PT_ERR_FORMAT,
-					    "central directory entry %llu is malformed",
-					    (unsigned long long)i);
-		nlen = get16(h + 28);
-		xlen = get16(h + 30);
-		clen = get16(h + 32);
-		if (size - at - CDH_LEN < nlen + xlen + clen)
-			return pt_error_set(err, PT_ERR_FORMAT,
-					    "central directory entry %llu extends past the directory",
-					    (unsigned long long)i);
-		cd->e[i].name = (const char *)h + CDH_LEN;
-		cd->e[i].nlen = nlen;
-		if (memchr(cd->e[i].name, '\0', nlen)) {
-			char show[TEXT_MAX + 1];
-
-			text_show(show, sizeof(show), h + CDH_LEN, nlen);
-			return pt_error_set(err, PT_ERR_FORMAT,
-					    "zip member '%s' has a NUL byte in its name",
-					    show);
-		}
-		if (cd_entry_lho(h, h + CDH_LEN + nlen, xlen, &cd->e[i].lho) < 0)
-			return pt_error_set(err, PT_ERR_FORMAT,
-					    "zip member %.*s: no local header offset in its ZIP64 extra field",
-					    (int)nlen, cd->e[i].name);
-		at += CDH_LEN + nlen + xlen + clen;
-	}
-	return 0;
-}
-
 static int rec_cmp(const void *a, const void *b)
 {
 	const struct pt_record *ra = *(struct pt_record *const *)a;
@@ -412,7 +210,7 @@ const struct pt_record *pt_zip_find(const struct pt_container *c,
 }
 
 /* Takes the prefix from entry 0 and the records under it from libzip. */
-static int zr_collect(struct pt_container *c, zip_t *za, const struct cd *cd,
+static int zr_collect(struct pt_container *c, zip_t *za, const struct pt_zipdir *cd,
 		       struct pt_error *err)
 {
 	struct zr_priv *p = c->priv;
@@ -508,8 +306,8 @@ static int zr_locate(struct pt_container *c, struct pt_record *r,
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "zip member %s/%s: no local header at offset %llu",
 				    c->prefix, r->name, (unsigned long long)lho);
-	nlen = get16(h + 26);
-	xlen = get16(h + 28);
+	nlen = pt_le16(h + 26);
+	xlen = pt_le16(h + 28);
 	lname = malloc(nlen + 1);
 	if (!lname)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
@@ -625,7 +423,7 @@ static int zr_read_byteorder(struct pt_container *c, zip_t *za,
 	if (n == 3 && memcmp(buf, "big", 3) == 0) {
 		c->big_endian = true;
 	} else if (!(n == 6 && memcmp(buf, "little", 6) == 0)) {
-		text_show(show, sizeof(show), buf, n);
+		pt_zipdir_text_show(show, sizeof(show), buf, n);
 		ret = pt_error_set(err, PT_ERR_FORMAT, "byteorder record says '%s'",
 				   show);
 	}
@@ -652,7 +450,7 @@ static int zr_read_version(struct pt_container *c, zip_t *za,
 			break;
 	}
 	if (n == 0 || i != n) {
-		text_show(show, sizeof(show), buf, (size_t)r->size);
+		pt_zipdir_text_show(show, sizeof(show), buf, (size_t)r->size);
 		ret = pt_error_set(err, PT_ERR_FORMAT, "%s record says '%s'",
 				   r->name, show);
 	}
@@ -719,12 +517,13 @@ static bool storage_key_valid(const char *key)
 	return key && key[0] && !strchr(key, '/') && !strstr(key, "..");
 }
 
-/* Binds s to the record called name: it must exist, be stored, and hold s's bytes. */
-static int zr_bind_record(struct pt_container *c, struct pt_storage *s, const char *name,
+/*
+ * Binds s to r, the record called name (NULL when there is none): it must
+ * exist, be stored, and hold s's bytes.
+ */
+static int zr_bind_record(struct pt_storage *s, struct pt_record *r, const char *name,
 			  struct pt_error *err)
 {
-	struct pt_record *r = zr_lookup(c, name);
-
 	if (!r)
 		return pt_error_set(err, PT_ERR_FORMAT, "storage '%s': no record %s in the archive",
 				    s->key, name);
@@ -757,11 +556,12 @@ static int zr_bind_one(struct pt_container *c, struct pt_torch *t,
 {
 	size_t klen = strlen(s->key);
 	char stackname[128], *name = stackname;
+	struct pt_record *r;
 	int ret;
 
 	if (c->model_json && strncmp(s->key, "tensors/", 8) == 0 &&
 	    storage_key_valid(s->key + 8))
-		return zr_bind_record(c, s, s->key, err); /* model.json names records */
+		return zr_bind_record(s, zr_lookup(c, s->key), s->key, err); /* model.json names records */
 	if (!storage_key_valid(s->key))
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "storage key '%s' is not a valid record name", s->key);
@@ -772,12 +572,14 @@ static int zr_bind_one(struct pt_container *c, struct pt_torch *t,
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	memcpy(name, "data/", 5);
 	memcpy(name + 5, s->key, klen + 1);
-	if (!zr_lookup(c, name) && t->torchscript) {
+	r = zr_lookup(c, name);
+	if (!r && t->torchscript) {
 		sprintf(name, "constants/%s", s->key);
-		if (!zr_lookup(c, name))
+		r = zr_lookup(c, name);
+		if (!r)
 			sprintf(name, "data/%s", s->key);
 	}
-	ret = zr_bind_record(c, s, name, err);
+	ret = zr_bind_record(s, r, name, err);
 	if (name != stackname)
 		free(name);
 	return ret;
@@ -815,7 +617,7 @@ static const struct pt_container_ops zr_ops = {
 int pt_zip_open(struct pt_container *c, struct pt_error *err)
 {
 	struct zsrc zs = { .src = c->src };
-	struct cd cd = { 0 };
+	struct pt_zipdir cd = { 0 };
 	zip_t *za;
 	int ret = -1;
 
@@ -824,7 +626,7 @@ int pt_zip_open(struct pt_container *c, struct pt_error *err)
 	if (!c->priv)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	zip_error_init(&zs.error);
-	if (cd_read(c->src, &cd, err) < 0)
+	if (pt_zipdir_read(c->src, &cd, err) < 0)
 		goto out_free_cd;
 	zs.cache = cd.buf;
 	zs.cache_off = cd.off;
@@ -840,8 +642,7 @@ int pt_zip_open(struct pt_container *c, struct pt_error *err)
 out_discard:
 	zip_discard(za);
 out_free_cd:
-	free(cd.e);
-	free(cd.buf);
+	pt_zipdir_free(&cd);
 	zip_error_fini(&zs.error);
 	return ret;
 }
