@@ -307,15 +307,33 @@ k=$(us_per "$xtree/$one")
 row "one getxattr(user.pt.dtype) of a tensor (µs)" "$k_ptfs" "same xattr on the plain tree: $k" "$(fmt "$(calc "$k_ptfs / $k")" 1)×" "-"
 umnt "$mnt"
 if [ -n "$PT" ]; then
-	umnt "$mpt"; "$work/passthrough_ll" -o source="$xtree",cache=always,xattr "$mpt"
+	# passthrough_ll holds a descriptor per inode it has looked up: ~2 per tensor here
+	nofile=$((2 * FIND_N + 4096))
+	umnt "$mpt"; (ulimit -n "$nofile" 2>/dev/null || true; exec "$work/passthrough_ll" -o source="$xtree",cache=always,xattr "$mpt")
 	k=$(us_per "$mpt/$one")
 	row "one getxattr(user.pt.dtype) of a tensor (µs)" "$k_ptfs" "same via passthrough_ll: $k" "$(fmt "$(calc "$k_ptfs / $k")")×" "-"
 	fx_pt() { find "$mpt" -type f ! -name .done -print0 | xargs -0 getfattr -d -m - >/dev/null 2>&1; }
-	fx_pt
-	runs=$RUNS; RUNS=1
-	s=$(seconds fx_pt)
-	RUNS=$runs
-	row "$what" "$(fmt "$s_fg")" "same via passthrough_ll -o xattr (1 run): $(fmt "$s")" "$(fmt "$(calc "$s_fg / $s")")×" "-"
+	if (ulimit -n "$nofile" 2>/dev/null) && fx_pt; then
+		runs=$RUNS; RUNS=1
+		s=$(seconds fx_pt)
+		RUNS=$runs
+		row "$what" "$(fmt "$s_fg")" "same via passthrough_ll -o xattr (1 run): $(fmt "$s")" "$(fmt "$(calc "$s_fg / $s")")×" "-"
+	else
+		# too few descriptors for the whole tree: both on its first 500 folders (5,000 tensors)
+		nl=$((FIND_N / 10 < 500 ? FIND_N / 10 : 500))
+		note "passthrough_ll needs $nofile open files for the whole xattr tree and may not have them: its find + getfattr row compares the first $nl folders (layer0..layer$((nl - 1))) only"
+		umnt "$mpt"; "$work/passthrough_ll" -o source="$xtree",cache=always,xattr "$mpt"
+		sub() { find $(seq -f "$1/layer%.0f" 0 $((nl - 1))) -type f -print0 | xargs -0 getfattr -d -m - >/dev/null 2>&1; }
+		ptfs_mount "$small"
+		sub "$mnt"; sub "$mpt"
+		runs=$RUNS; RUNS=$FIND_RUNS
+		s_a=$(seconds sub "$mnt")
+		s_b=$(seconds sub "$mpt")
+		RUNS=$runs
+		umnt "$mnt"
+		row "find + xargs getfattr -d -m -, $((nl * 10)) of the tensors (s, ${FIND_RUNS} runs)" "$(fmt "$s_a")" \
+			"same folders via passthrough_ll -o xattr: $(fmt "$s_b")" "$(fmt "$(calc "$s_a / $s_b")")×" "-"
+	fi
 	umnt "$mpt"
 fi
 
