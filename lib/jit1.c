@@ -63,7 +63,8 @@ static int get_i64_list(const struct pt_value *v, int64_t *out, int *n)
 }
 
 static struct pt_value *jit1_tensor(struct pt_container *c, struct pt_torch *t,
-				    const struct pt_value *td, size_t index, struct pt_error *err)
+				    struct pt_arena *a, const struct pt_value *td, size_t index,
+				    struct pt_error *err)
 {
 	const struct pt_value *dtv = get(td, "dataType"), *data = get(get(td, "data"), "key");
 	const struct pt_value *dev = get(td, "device"), *rg = get(td, "requiresGrad");
@@ -99,7 +100,7 @@ static struct pt_value *jit1_tensor(struct pt_container *c, struct pt_torch *t,
 				 dev && dev->kind == PT_V_STR ? dev->u.s.p : "cpu", err);
 	if (!s)
 		return NULL;
-	return pt_torch_tensor(t, "model.json", s, offset, shape, stride, nd, dt,
+	return pt_torch_tensor(t, a, "model.json", s, offset, shape, stride, nd, dt,
 			       rg && rg->kind == PT_V_BOOL && rg->u.b, err);
 }
 
@@ -184,7 +185,7 @@ int pt_jit1_load(struct pt_container *c, struct pt_torch *t, struct pt_arena *a,
 	if (!t->jit_tensors)
 		return -1;
 	for (i = 0; i < t->njit_tensors; i++) {
-		t->jit_tensors[i] = jit1_tensor(c, t, tensors->u.seq.v[i], i, err);
+		t->jit_tensors[i] = jit1_tensor(c, t, a, tensors->u.seq.v[i], i, err);
 		if (!t->jit_tensors[i])
 			return -1;
 	}

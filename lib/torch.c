@@ -278,9 +278,9 @@ static int mul_u64(uint64_t a, uint64_t b, uint64_t *out)
  * Builds a tensor over storage s (or no storage), checking the view against
  * it. elsize comes from dt; for an UntypedStorage the storage counts bytes.
  */
-struct pt_value *pt_torch_tensor(struct pt_torch *t, const char *fn, struct pt_storage *s,
-				 int64_t offset, const int64_t *shape, const int64_t *stride,
-				 int nd, enum pt_dtype dt, bool requires_grad,
+struct pt_value *pt_torch_tensor(struct pt_torch *t, struct pt_arena *a, const char *fn,
+				 struct pt_storage *s, int64_t offset, const int64_t *shape,
+				 const int64_t *stride, int nd, enum pt_dtype dt, bool requires_grad,
 				 struct pt_error *err)
 {
 	uint64_t numel = 1, last, elsize, storage_elems, expect;
@@ -360,7 +360,7 @@ struct pt_value *pt_torch_tensor(struct pt_torch *t, const char *fn, struct pt_s
 			expect *= (uint64_t)shape[i];
 		}
 	}
-	v = pt_value_new(t->arena, PT_V_TENSOR, err);
+	v = pt_value_new(a, PT_V_TENSOR, err);
 	if (!v)
 		return NULL;
 	v->u.tensor = tn;
@@ -377,7 +377,6 @@ static struct pt_value *tensor_make(struct pt_torch *t, struct pt_arena *a, cons
 	int nd = 0, nd_stride = 0;
 	struct pt_storage *s = NULL;
 
-	(void)a;
 	if (storage_v) {
 		if (storage_v->kind != PT_V_STORAGE)
 			return pt_error_set(err, PT_ERR_FORMAT, "%s: argument 0 is %s, not a storage",
@@ -396,7 +395,7 @@ static struct pt_value *tensor_make(struct pt_torch *t, struct pt_arena *a, cons
 	if (nd != nd_stride)
 		return pt_error_set(err, PT_ERR_FORMAT, "%s: %d sizes but %d strides", fn, nd, nd_stride),
 		       NULL;
-	return pt_torch_tensor(t, fn, s, offset, shape, stride, nd, dt, false, err);
+	return pt_torch_tensor(t, a, fn, s, offset, shape, stride, nd, dt, false, err);
 }
 
 /* A tensor value of another Python type, sharing the view of src. */

@@ -96,9 +96,12 @@ struct pt_storage *pt_torch_storage_add(struct pt_torch *t, const char *key, enu
  * A PT_V_TENSOR viewing storage s (NULL: no data) with the given geometry,
  * checked as the rebuild functions are: non-negative sizes and strides, no
  * overflow, every element inside the storage. fn names the caller in
- * messages. NULL and err on failure.
+ * messages. The value is made in a (the load's values), the struct
+ * pt_tensor it points to in t->arena, which outlives them. NULL and err on
+ * failure.
  */
-struct pt_value *pt_torch_tensor(struct pt_torch *t, const char *fn, struct pt_storage *s,
+struct pt_value *pt_torch_tensor(struct pt_torch *t, struct pt_arena *a, const char *fn,
+				 struct pt_storage *s,
 				 int64_t offset, const int64_t *shape, const int64_t *stride,
 				 int ndim, enum pt_dtype dt, bool requires_grad,
 				 struct pt_error *err);
