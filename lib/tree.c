@@ -218,14 +218,16 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 	}
 	for (p = s, parts = 0;; p = dot + 1) {
 		char *part;
+		size_t plen;
 
 		dot = memchr(p, '.', (size_t)(end - p));
-		part = pt_arena_strndup(&b->scratch, p, (size_t)((dot ? dot : end) - p), b->err);
+		plen = (size_t)((dot ? dot : end) - p);
+		part = pt_arena_strndup(&b->scratch, p, plen, b->err);
 		if (!part)
 			return -1;
 		child = pt_tree_lookup(b->t, cur, part);
 		if (!child) /* a new entry keeps its name */
-			part = arena_strndup(b, part, (size_t)((dot ? dot : end) - p));
+			part = arena_strndup(b, part, plen);
 		if (!part)
 			return -1;
 		if (!dot) {
@@ -404,7 +406,7 @@ static const char *object_type(struct builder *b, const struct pt_value *v)
 	if (!c || c->kind != PT_V_GLOBAL)
 		return "object";
 	if (!strcmp(c->u.global.module, "builtins"))
-		return cat3(b, c->u.global.name, "", ""); /* the values do not outlive the build */
+		return arena_strndup(b, c->u.global.name, strlen(c->u.global.name)); /* values do not outlive the build */
 	return cat3(b, c->u.global.module, ".", c->u.global.name);
 }
 
