@@ -116,7 +116,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ptfs *fs = fs_of(req);
-	struct pt_node *dir = node_of(fs, parent), *n;
+	struct pt_checkpoint *ck = ptfs_ck(fs); /* one for the request: a reload may replace it */
+	struct pt_node *dir = pt_tree_node(ck->tree, parent), *n;
 	struct fuse_entry_param e;
 
 	if (!dir) {
@@ -127,7 +128,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	n = pt_tree_lookup(ptfs_ck(fs)->tree, dir, name);
+	n = pt_tree_lookup(ck->tree, dir, name);
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -307,7 +308,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct ptfs *fs = fs_of(req);
-	struct pt_node *n = node_of(fs, ino);
+	struct pt_checkpoint *ck = ptfs_ck(fs); /* the node's own: a reload may replace fs->ck */
+	struct pt_node *n = pt_tree_node(ck->tree, ino);
 	struct pt_error err;
 	uint64_t total, src;
 	int64_t got;
@@ -343,7 +345,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pt_error_clear(&err);
-	span = ptfs_ck(fs)->src->fd >= 0 ? pt_tensor_span(ptfs_ck(fs), n->u.tensor, (uint64_t)off, &src, &err) : 0;
+	span = ck->src->fd >= 0 ? pt_tensor_span(ck, n->u.tensor, (uint64_t)off, &src, &err) : 0;
 	if (span < 0) {
 		fuse_reply_err(req, ptfs_errno(&err));
 		return;
@@ -352,7 +354,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = ptfs_ck(fs)->src->fd;
+		bv.buf[0].fd = ck->src->fd;
 		bv.buf[0].pos = (off_t)src;
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 		return;
@@ -363,7 +365,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pt_error_clear(&err);
-	got = pt_tensor_read(ptfs_ck(fs), n->u.tensor, buf, size, (uint64_t)off, &err);
+	got = pt_tensor_read(ck, n->u.tensor, buf, size, (uint64_t)off, &err);
 	if (got < 0)
 		fuse_reply_err(req, ptfs_errno(&err));
 	else
