@@ -14,23 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t pt_hash_fnv1a(const void *p, size_t n, uint64_t h)
+/*
+ * A node keeps this hash, so that a rehash or a failed compare costs no
+ * rehashing. Seeded: the names come from the file.
+ */
+static uint32_t name_hash(const struct pt_tree *t, const struct pt_node *dir, const char *name)
 {
-	const unsigned char *c = p;
+	uint64_t h = pt_hash_seeded(name, strlen(name), t->seed ^ dir->ino);
 
-	while (n--) {
-		h ^= *c++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* A node keeps this hash, so that a rehash or a failed compare costs no rehashing. */
-static uint32_t name_hash(const struct pt_node *dir, const char *name)
-{
-	uint64_t h = pt_hash_fnv1a(&dir->ino, sizeof(dir->ino), 0xcbf29ce484222325ULL);
-
-	h = pt_hash_fnv1a(name, strlen(name), h);
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -62,7 +53,7 @@ struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *di
 
 	if (!dir || dir->kind != PT_NODE_DIR || !t->nbuckets)
 		return NULL;
-	h = name_hash(dir, name);
+	h = name_hash(t, dir, name);
 	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
 		if (n->hash == h && n->parent == dir && strcmp(n->name, name) == 0)
 			return n;
@@ -110,7 +101,7 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 		return n;
 	}
 	n->parent = parent;
-	n->hash = name_hash(parent, name);
+	n->hash = name_hash(t, parent, name);
 	if (parent->u.dir.last)
 		parent->u.dir.last->next = n;
 	else

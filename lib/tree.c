@@ -151,7 +151,7 @@ static char *escaped_name(struct builder *b, const struct pt_value *k, size_t in
 	*o = '\0';
 	len = (size_t)(o - out);
 	if (len > NAME_MAX_BYTES) {
-		uint64_t h = pt_hash_fnv1a(r, strlen(r), 0xcbf29ce484222325ULL);
+		uint64_t h = pt_hash_fnv1a(r, strlen(r), PT_HASH_FNV1A_INIT);
 		size_t cut = 200;
 
 		while (cut > 1 && ((unsigned char)out[cut] & 0xC0) == 0x80)
@@ -680,6 +680,7 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	pt_arena_init(&t->arena, 0);
 	pt_arena_init(&b.scratch, 0);
 	t->ino_base = b.lim->ino_base;
+	t->seed = pt_hash_seed(t);
 	b.t = t;
 	r = node_new(&b, NULL, "", PT_NODE_DIR,
 		     is_container(root) ? value_type(&b, root) : "ptfs.root", "");

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "hash.h"
 #include "torch.h"
 #include "value.h"
 
@@ -64,6 +65,7 @@ struct pt_tree {
 	size_t nnodes, cap;
 	struct pt_node **buckets; /* lookup by (parent, name) */
 	size_t nbuckets;
+	uint64_t seed;            /* of the lookup hash, from the tree's address */
 	size_t ntensors;
 	uint64_t ino_base; /* see struct pt_tree_limits */
 };
@@ -118,9 +120,6 @@ struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, cons
 struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
 				 const char *name, enum pt_node_kind kind, const char *type,
 				 const char *key, struct pt_error *err);
-
-/* 64-bit FNV-1a of n bytes, continuing from h (0xcbf29ce484222325 to start). */
-uint64_t pt_hash_fnv1a(const void *p, size_t n, uint64_t h);
 
 /* Frees t. t may be NULL. */
 void pt_tree_free(struct pt_tree *t);
