@@ -72,6 +72,12 @@ static int sniff(const unsigned char *buf, size_t n, struct pt_error *err)
 
 struct pt_container *pt_container_open(struct pt_source *src, struct pt_error *err)
 {
+	return pt_container_open_with(src, 0, err);
+}
+
+struct pt_container *pt_container_open_with(struct pt_source *src, unsigned flags,
+					    struct pt_error *err)
+{
 	unsigned char head[SNIFF_LEN];
 	size_t n = src->size < SNIFF_LEN ? (size_t)src->size : SNIFF_LEN;
 	struct pt_container *c;
@@ -88,6 +94,7 @@ struct pt_container *pt_container_open(struct pt_source *src, struct pt_error *e
 		return NULL;
 	}
 	c->src = src;
+	c->flags = flags;
 	pthread_mutex_init(&c->lock, NULL);
 	c->format = (enum pt_format)fmt;
 	if (fmt == PT_FORMAT_ZIP)

@@ -68,6 +68,7 @@ struct pt_container {
 	char *model_json;
 	size_t model_json_len;
 	unsigned version;         /* zip `version` record; legacy: 1001 */
+	unsigned flags;           /* PT_CONTAINER_* given to pt_container_open_with */
 	void *priv;               /* the reader's own state */
 	pthread_mutex_t lock;     /* serializes pt_container_locate */
 };
@@ -81,6 +82,17 @@ struct pt_container {
  * central directory record").
  */
 struct pt_container *pt_container_open(struct pt_source *src, struct pt_error *err);
+
+/*
+ * Read a zip's directory with libzip even when ptfs's own walk finds the
+ * plain shape torch.save writes (it is then read without libzip): for the
+ * differential test and the fuzzer, which check that the two agree.
+ */
+#define PT_CONTAINER_LIBZIP 1u
+
+/* pt_container_open with PT_CONTAINER_* flags; pt_container_open passes 0. */
+struct pt_container *pt_container_open_with(struct pt_source *src, unsigned flags,
+					    struct pt_error *err);
 
 /* The record named name (relative to the prefix), or NULL. Zip only. */
 const struct pt_record *pt_container_find(const struct pt_container *c,
@@ -104,7 +116,7 @@ void pt_container_close(struct pt_container *c);
 int pt_zip_open(struct pt_container *c, struct pt_error *err);
 int pt_legacy_open(struct pt_container *c, struct pt_error *err);
 
-/* The zip reader's lookup behind pt_container_find (a binary search). */
+/* The zip reader's lookup behind pt_container_find (a hash table). */
 const struct pt_record *pt_zip_find(const struct pt_container *c,
 				    const char *name);
 

@@ -14,10 +14,13 @@
  *    length + the local extra length (the 'FB' padding lives only in the
  *    local extra field, so the central directory cannot tell it).
  *
- * libzip reads the central directory, through a libzip source whose bytes
- * come from our struct pt_source, and is the authority for names, sizes and
- * methods. libzip 1.7 does not expose local header offsets, so the directory
- * is also walked by ptfs (zipdir.c) just for those (honouring the ZIP64 0x0001 extra) and
+ * The directory is walked by ptfs (zipdir.c). When the walk finds the plain
+ * shape torch.save writes, its names, sizes and methods are the records;
+ * libzip's open of a 20,000-entry directory cost a quarter of a mount (a
+ * struct, a hash entry and a mktime per entry). Any other archive is read by
+ * libzip, through a libzip source whose bytes come from our struct
+ * pt_source: it is then the authority for names, sizes and methods, and the
+ * walk supplies only the local header offsets libzip 1.7 does not expose,
  * cross-checked with libzip's view by count and names. Local headers are
  * read lazily: at open only for the records read then (data.pkl, byteorder,
  * version), at bind only for the storages the pickle references, so that
@@ -25,8 +28,9 @@
  * A record's offset is 0 until its local header has been read (0 is never a
  * data offset: a local header precedes every record).
  *
- * The libzip handle lives only during open: a deflated data.pkl is inflated
- * then, and everything later reads through the source at known offsets.
+ * The libzip handle, when there is one, lives only during open: a deflated
+ * data.pkl is inflated then, and everything later reads through the source
+ * at known offsets.
  */
 #include "container.h"
 
@@ -36,15 +40,24 @@
 #include <string.h>
 #include <zip.h>
 
+#include "hash.h"
 #include "zipdir.h"
 
 #define PICKLE_MAX (1ULL << 30) /* data.pkl */
 #define TEXT_MAX 64             /* byteorder, version */
 #define LFH_LEN 30
 
+/* A record's slot in the name table: 0 is empty, else the record's index + 1. */
+struct zr_slot {
+	uint32_t hash;
+	uint32_t idx1;
+};
+
 struct zr_priv {
-	uint64_t *lho;             /* local header offset of records[i] */
-	struct pt_record **byname; /* records sorted by name */
+	uint64_t *lho;         /* local header offset of records[i] */
+	struct zr_slot *slots; /* open addressing by name, linear probing */
+	size_t mask;           /* slots - 1, a power of two minus one */
+	uint64_t seed;         /* of the name hash, from the table's address */
 };
 
 /*
@@ -179,28 +192,40 @@ static zip_t *zr_libzip_open(struct zsrc *zs, struct pt_error *err)
 	return za;
 }
 
-static int rec_cmp(const void *a, const void *b)
+/*
+ * The slot holding name, or the empty slot where it would go. The table is
+ * at least twice the number of records, so a probe ends.
+ */
+static struct zr_slot *zr_slot_find(const struct pt_container *c, const char *name,
+				    uint32_t h)
 {
-	const struct pt_record *ra = *(struct pt_record *const *)a;
-	const struct pt_record *rb = *(struct pt_record *const *)b;
+	struct zr_priv *p = c->priv;
+	size_t i = h & p->mask;
 
-	return strcmp(ra->name, rb->name);
+	for (;; i = (i + 1) & p->mask) {
+		struct zr_slot *sl = &p->slots[i];
+
+		if (!sl->idx1 || (sl->hash == h && strcmp(c->records[sl->idx1 - 1].name, name) == 0))
+			return sl;
+	}
 }
 
-static int rec_key_cmp(const void *key, const void *elem)
+static uint32_t zr_hash(const struct pt_container *c, const char *name)
 {
-	return strcmp(key, (*(struct pt_record *const *)elem)->name);
+	const struct zr_priv *p = c->priv;
+
+	return (uint32_t)pt_hash_seeded(name, strlen(name), p->seed);
 }
 
 static struct pt_record *zr_lookup(const struct pt_container *c, const char *name)
 {
 	struct zr_priv *p = c->priv;
-	struct pt_record **r;
+	struct zr_slot *sl;
 
-	if (!p || !p->byname)
+	if (!p || !p->slots)
 		return NULL;
-	r = bsearch(name, p->byname, c->nrecords, sizeof(*p->byname), rec_key_cmp);
-	return r ? *r : NULL;
+	sl = zr_slot_find(c, name, zr_hash(c, name));
+	return sl->idx1 ? &c->records[sl->idx1 - 1] : NULL;
 }
 
 const struct pt_record *pt_zip_find(const struct pt_container *c,
@@ -209,40 +234,148 @@ const struct pt_record *pt_zip_find(const struct pt_container *c,
 	return zr_lookup(c, name);
 }
 
-/* Takes the prefix from entry 0 and the records under it from libzip. */
-static int zr_collect(struct pt_container *c, zip_t *za, const struct pt_zipdir *cd,
-		       struct pt_error *err)
+static bool zr_in_prefix(const struct pt_container *c, const char *name)
+{
+	size_t plen = strlen(c->prefix);
+
+	return strncmp(name, c->prefix, plen) == 0 && name[plen] == '/';
+}
+
+/* Takes the prefix from entry 0's name and allocates for n records. */
+static int zr_prepare(struct pt_container *c, const char *name, size_t n,
+		      struct pt_error *err)
 {
 	struct zr_priv *p = c->priv;
+	const char *slash;
+	size_t cap;
+
+	if (n == 0)
+		return pt_error_set(err, PT_ERR_FORMAT, "empty zip archive");
+	slash = strchr(name, '/');
+	if (!slash)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "zip member '%s' is not in a subdirectory (torch requires an archive directory)",
+				    name);
+	c->prefix = strndup(name, (size_t)(slash - name));
+	c->records = calloc(n, sizeof(*c->records));
+	p->lho = calloc(n, sizeof(*p->lho));
+	for (cap = 16; cap < 2 * n; cap *= 2)
+		;
+	p->slots = calloc(cap, sizeof(*p->slots));
+	p->mask = cap - 1;
+	p->seed = pt_hash_seed(p->slots);
+	if (!c->prefix || !c->records || !p->lho || !p->slots)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/*
+ * Adds entry e of the directory as a record when it lies under the prefix;
+ * st is what libzip says of it, or NULL for a plain archive (the walk's
+ * values stand, as libzip would read them). name is NUL-terminated.
+ */
+static int zr_add(struct pt_container *c, const char *name, const struct pt_zipdir_entry *e,
+		  const zip_stat_t *st, struct pt_error *err)
+{
+	struct zr_priv *p = c->priv;
+	struct pt_record *r = &c->records[c->nrecords];
+	size_t plen = strlen(c->prefix);
+
+	if (!zr_in_prefix(c, name))
+		return 0;
+	if (st && (st->valid & ZIP_STAT_ENCRYPTION_METHOD) &&
+	    st->encryption_method != ZIP_EM_NONE)
+		return pt_error_set(err, PT_ERR_UNSUPPORTED, "zip member %s is encrypted", name);
+	r->size = st ? st->size : e->size;
+	r->csize = st ? st->comp_size : e->csize;
+	r->method = st ? st->comp_method : e->method;
+	r->crc = st ? (uint32_t)st->crc : e->crc;
+	r->crc_known = st ? (st->valid & ZIP_STAT_CRC) && st->crc != 0 : e->crc != 0;
+	if (r->csize > c->src->size)
+		return pt_error_set(err, PT_ERR_FORMAT,
+				    "zip member %s: data extends past the end of the file", name);
+	r->name = strdup(name + plen + 1);
+	if (!r->name)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	p->lho[c->nrecords] = e->lho;
+	c->nrecords++;
+	return 0;
+}
+
+/* Enters the records in the name table for zr_lookup; a duplicate name is an error. */
+static int zr_index(struct pt_container *c, struct pt_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrecords; i++) {
+		const char *name = c->records[i].name;
+		uint32_t h = zr_hash(c, name);
+		struct zr_slot *sl = zr_slot_find(c, name, h);
+
+		if (sl->idx1)
+			return pt_error_set(err, PT_ERR_FORMAT, "duplicate zip member %s/%s",
+					    c->prefix, name);
+		sl->hash = h;
+		sl->idx1 = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* The records of a plain archive, from the walk alone. */
+static int zr_collect_plain(struct pt_container *c, const struct pt_zipdir *cd,
+			    struct pt_error *err)
+{
+	char stackname[256], *name = stackname;
+	size_t i, cap = sizeof(stackname);
+	int ret = -1;
+
+	if (cd->n == 0)
+		return zr_prepare(c, "", 0, err);
+	for (i = 0; i < cd->n; i++) {
+		const struct pt_zipdir_entry *e = &cd->e[i];
+
+		if (e->nlen >= cap) {
+			if (name != stackname)
+				free(name);
+			cap = e->nlen + 1;
+			name = malloc(cap);
+			if (!name) {
+				pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+		memcpy(name, e->name, e->nlen);
+		name[e->nlen] = '\0';
+		if ((i == 0 && zr_prepare(c, name, (size_t)cd->n, err) < 0) ||
+		    zr_add(c, name, e, NULL, err) < 0)
+			goto out;
+	}
+	ret = zr_index(c, err);
+out:
+	if (name != stackname)
+		free(name);
+	return ret;
+}
+
+/* The records of any other archive, as libzip reads them (names cross-checked with the walk). */
+static int zr_collect_libzip(struct pt_container *c, zip_t *za, const struct pt_zipdir *cd,
+			     struct pt_error *err)
+{
 	zip_int64_t n = zip_get_num_entries(za, 0);
-	const char *name, *slash;
-	size_t plen, i;
+	const char *name;
+	size_t i;
 	zip_stat_t st;
 
 	if (n < 0 || (uint64_t)n != cd->n)
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "the central directory holds %llu entries, libzip reads %lld",
 				    (unsigned long long)cd->n, (long long)n);
-	if (n == 0)
-		return pt_error_set(err, PT_ERR_FORMAT, "empty zip archive");
-	name = zip_get_name(za, 0, ZIP_FL_ENC_RAW);
+	name = n ? zip_get_name(za, 0, ZIP_FL_ENC_RAW) : "";
 	if (!name)
 		return zr_error_map(zip_get_error(za), "zip member 0", err);
-	slash = strchr(name, '/');
-	if (!slash)
-		return pt_error_set(err, PT_ERR_FORMAT,
-				    "zip member '%s' is not in a subdirectory (torch requires an archive directory)",
-				    name);
-	plen = (size_t)(slash - name);
-	c->prefix = strndup(name, plen);
-	c->records = calloc((size_t)n, sizeof(*c->records));
-	p->lho = calloc((size_t)n, sizeof(*p->lho));
-	p->byname = calloc((size_t)n, sizeof(*p->byname));
-	if (!c->prefix || !c->records || !p->lho || !p->byname)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	if (zr_prepare(c, name, (size_t)n, err) < 0)
+		return -1;
 	for (i = 0; i < (size_t)n; i++) {
-		struct pt_record *r = &c->records[c->nrecords];
-
 		name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
 		if (!name)
 			return zr_error_map(zip_get_error(za), "zip member", err);
@@ -251,36 +384,14 @@ static int zr_collect(struct pt_container *c, zip_t *za, const struct pt_zipdir 
 			return pt_error_set(err, PT_ERR_FORMAT,
 					    "zip member %zu: the central directory names '%.*s', libzip reads '%s'",
 					    i, (int)cd->e[i].nlen, cd->e[i].name, name);
-		if (strncmp(name, c->prefix, plen) != 0 || name[plen] != '/')
+		if (!zr_in_prefix(c, name))
 			continue;
 		if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) < 0)
 			return zr_error_map(zip_get_error(za), name, err);
-		if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
-		    st.encryption_method != ZIP_EM_NONE)
-			return pt_error_set(err, PT_ERR_UNSUPPORTED,
-					    "zip member %s is encrypted", name);
-		if (st.comp_size > c->src->size)
-			return pt_error_set(err, PT_ERR_FORMAT,
-					    "zip member %s: data extends past the end of the file",
-					    name);
-		r->name = strdup(name + plen + 1);
-		if (!r->name)
-			return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-		r->size = st.size;
-		r->csize = st.comp_size;
-		r->method = st.comp_method;
-		r->crc = (uint32_t)st.crc;
-		r->crc_known = (st.valid & ZIP_STAT_CRC) && st.crc != 0;
-		p->lho[c->nrecords] = cd->e[i].lho;
-		p->byname[c->nrecords] = r;
-		c->nrecords++;
+		if (zr_add(c, name, &cd->e[i], &st, err) < 0)
+			return -1;
 	}
-	qsort(p->byname, c->nrecords, sizeof(*p->byname), rec_cmp);
-	for (i = 1; i < c->nrecords; i++)
-		if (strcmp(p->byname[i - 1]->name, p->byname[i]->name) == 0)
-			return pt_error_set(err, PT_ERR_FORMAT, "duplicate zip member %s/%s",
-					    c->prefix, p->byname[i]->name);
-	return 0;
+	return zr_index(c, err);
 }
 
 /* Reads r's local header and sets r->offset, checking the name and the bounds. */
@@ -353,6 +464,8 @@ static int zr_inflate(struct pt_container *c, zip_t *za, struct pt_record *r,
 	int ret = -1;
 
 	snprintf(full, sizeof(full), "%s/%s", c->prefix, r->name);
+	if (!za) /* a plain archive stores every member: never reached */
+		return pt_error_set(err, PT_ERR_FORMAT, "zip member %s is deflated", full);
 	idx = zip_name_locate(za, full, ZIP_FL_ENC_RAW);
 	if (idx < 0)
 		return zr_error_map(zip_get_error(za), full, err);
@@ -603,7 +716,7 @@ static void zr_close(struct pt_container *c)
 	if (!p)
 		return;
 	free(p->lho);
-	free(p->byname);
+	free(p->slots);
 	free(p);
 	c->priv = NULL;
 }
@@ -618,7 +731,7 @@ int pt_zip_open(struct pt_container *c, struct pt_error *err)
 {
 	struct zsrc zs = { .src = c->src };
 	struct pt_zipdir cd = { 0 };
-	zip_t *za;
+	zip_t *za = NULL;
 	int ret = -1;
 
 	c->ops = &zr_ops;
@@ -628,19 +741,23 @@ int pt_zip_open(struct pt_container *c, struct pt_error *err)
 	zip_error_init(&zs.error);
 	if (pt_zipdir_read(c->src, &cd, err) < 0)
 		goto out_free_cd;
-	zs.cache = cd.buf;
-	zs.cache_off = cd.off;
-	zs.cache_len = cd.size;
-	za = zr_libzip_open(&zs, err);
-	if (!za)
-		goto out_free_cd;
-	if (zr_collect(c, za, &cd, err) < 0)
-		goto out_discard;
+	if (cd.plain && !(c->flags & PT_CONTAINER_LIBZIP)) {
+		if (zr_collect_plain(c, &cd, err) < 0)
+			goto out_free_cd;
+	} else {
+		zs.cache = cd.buf;
+		zs.cache_off = cd.off;
+		zs.cache_len = cd.size;
+		za = zr_libzip_open(&zs, err);
+		if (!za || zr_collect_libzip(c, za, &cd, err) < 0)
+			goto out_discard;
+	}
 	if (zr_read_records(c, za, err) < 0)
 		goto out_discard;
 	ret = 0;
 out_discard:
-	zip_discard(za);
+	if (za)
+		zip_discard(za);
 out_free_cd:
 	pt_zipdir_free(&cd);
 	zip_error_fini(&zs.error);

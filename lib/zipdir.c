@@ -7,6 +7,7 @@
  * lie before its end record and hold at least 46 bytes per declared entry,
  * so a lying count cannot make us allocate more than the file justifies.
  */
+#define _GNU_SOURCE /* memmem */
 #include "zipdir.h"
 
 #include <stdlib.h>
@@ -19,15 +20,18 @@
 #define EOCD64_LEN 56
 #define CDH_LEN 46
 #define U32_MAX 0xffffffffULL
+#define U16_MAX 0xffffULL
+#define GPBF_DESCRIPTOR 0x0008
+#define GPBF_UTF8 0x0800
 #define TEXT_MAX PT_ZIPDIR_TEXT_MAX
 
-/* Finds the central directory: fills *off, *size and *n from the end records. */
-static int cd_locate(struct pt_source *src, uint64_t *off, uint64_t *size,
-		     uint64_t *n, struct pt_error *err)
+/* Finds the central directory: fills d->off, d->size and d->n from the end records. */
+static int cd_locate(struct pt_source *src, struct pt_zipdir *d, struct pt_error *err)
 {
 	unsigned char *tail, loc[LOC64_LEN], e64[EOCD64_LEN];
 	size_t tlen = src->size < EOCD_SEARCH ? (size_t)src->size : EOCD_SEARCH;
-	uint64_t eocd, z64;
+	uint64_t eocd, z64, end;
+	const unsigned char *e;
 	size_t i;
 	int ret = -1;
 
@@ -48,10 +52,19 @@ static int cd_locate(struct pt_source *src, uint64_t *off, uint64_t *size,
 			     "truncated zip: no end of central directory record");
 		goto out_free;
 	}
+	e = tail + i;
 	eocd = src->size - tlen + i;
-	*n = pt_le16(tail + i + 10);
-	*size = pt_le32(tail + i + 12);
-	*off = pt_le32(tail + i + 16);
+	d->n = pt_le16(e + 10);
+	d->size = pt_le32(e + 12);
+	d->off = pt_le32(e + 16);
+	/*
+	 * libzip takes the first end record of the tail that reads well, we the
+	 * last: plain when there is one, with no comment after it.
+	 */
+	d->plain = pt_le16(e + 4) == 0 && pt_le16(e + 6) == 0 && pt_le16(e + 8) == d->n &&
+		   pt_le16(e + 20) == 0 && i == tlen - EOCD_LEN &&
+		   !memmem(tail, i + 3, "PK\5\6", 4);
+	end = eocd;
 	if (eocd >= LOC64_LEN) {
 		if (pt_source_read(src, loc, LOC64_LEN, eocd - LOC64_LEN,
 				   "zip64 end of central directory locator", err) < 0)
@@ -71,56 +84,121 @@ static int cd_locate(struct pt_source *src, uint64_t *off, uint64_t *size,
 					     "no zip64 end of central directory record where its locator points");
 				goto out_free;
 			}
-			*n = pt_le64(e64 + 32);
-			*size = pt_le64(e64 + 40);
-			*off = pt_le64(e64 + 48);
+			/* the classic record's fields are each 0xffff... or the same value */
+			d->plain = d->plain && pt_le32(loc + 4) == 0 && pt_le32(loc + 16) == 1 &&
+				   z64 + EOCD64_LEN + LOC64_LEN == eocd &&
+				   pt_le64(e64 + 4) == EOCD64_LEN - 12 && pt_le32(e64 + 16) == 0 &&
+				   pt_le32(e64 + 20) == 0 && pt_le64(e64 + 24) == pt_le64(e64 + 32) &&
+				   (d->n == U16_MAX || d->n == pt_le64(e64 + 32)) &&
+				   (d->size == U32_MAX || d->size == pt_le64(e64 + 40)) &&
+				   (d->off == U32_MAX || d->off == pt_le64(e64 + 48));
+			d->n = pt_le64(e64 + 32);
+			d->size = pt_le64(e64 + 40);
+			d->off = pt_le64(e64 + 48);
+			end = z64;
 		}
 	}
-	if (*off > eocd || *size > eocd - *off) {
+	if (d->off > eocd || d->size > eocd - d->off) {
 		pt_error_set(err, PT_ERR_FORMAT,
 			     "central directory (%llu bytes at offset %llu) extends past its end record",
-			     (unsigned long long)*size, (unsigned long long)*off);
+			     (unsigned long long)d->size, (unsigned long long)d->off);
 		goto out_free;
 	}
-	if (*n > *size / CDH_LEN) {
+	if (d->n > d->size / CDH_LEN) {
 		pt_error_set(err, PT_ERR_FORMAT,
 			     "central directory declares %llu entries in %llu bytes",
-			     (unsigned long long)*n, (unsigned long long)*size);
+			     (unsigned long long)d->n, (unsigned long long)d->size);
 		goto out_free;
 	}
+	d->plain = d->plain && d->off + d->size == end;
 	ret = 0;
 out_free:
 	free(tail);
 	return ret;
 }
 
-/* The local header offset of a central entry, from its ZIP64 extra if needed. */
-static int cd_entry_lho(const unsigned char *h, const unsigned char *x,
-			size_t xlen, uint64_t *lho)
+/*
+ * Reads the ZIP64 0x0001 extra of a central entry: its fields are present
+ * only for the 32-bit ones that hold 0xffffffff, in the order size,
+ * compressed size, local header offset. Returns -1 when the offset is
+ * 0xffffffff and no extra supplies it; clears *plain for any other extra,
+ * a malformed or inexact one, or a size left at 0xffffffff.
+ */
+static int cd_entry_zip64(const unsigned char *x, size_t xlen, struct pt_zipdir_entry *e,
+			  bool *plain)
 {
-	size_t at = 0, skip = 0;
+	uint64_t *field[3] = { &e->size, &e->csize, &e->lho };
+	size_t at = 0, want = 0, k, nz64 = 0;
+	bool lho_known = e->lho != U32_MAX;
 
-	*lho = pt_le32(h + 42);
-	if (*lho != U32_MAX)
-		return 0;
-	if (pt_le32(h + 24) == U32_MAX)
-		skip += 8;
-	if (pt_le32(h + 20) == U32_MAX)
-		skip += 8;
+	for (k = 0; k < 3; k++)
+		want += *field[k] == U32_MAX ? 8 : 0;
 	while (at + 4 <= xlen) {
 		uint16_t id = pt_le16(x + at), len = pt_le16(x + at + 2);
+		const unsigned char *v = x + at + 4;
 
 		if (len > xlen - at - 4)
-			return -1;
-		if (id == 0x0001) {
-			if (skip + 8 > len)
-				return -1;
-			*lho = pt_le64(x + at + 4 + skip);
-			return 0;
-		}
+			break;
 		at += 4 + (size_t)len;
+		if (id != 0x0001) {
+			*plain = false;
+			continue;
+		}
+		if (nz64++ || len < want) {
+			*plain = false;
+			continue;
+		}
+		*plain = *plain && len == want;
+		for (k = 0; k < 3; k++)
+			if (*field[k] == U32_MAX) {
+				*field[k] = pt_le64(v);
+				v += 8;
+			}
+		lho_known = true;
 	}
-	return -1;
+	if (at != xlen || (want && !nz64))
+		*plain = false;
+	return lho_known ? 0 : -1;
+}
+
+/*
+ * Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code
+ * points past U+10FFFF) with no control character: libzip refuses a name
+ * flagged UTF-8 that holds one of 0x00-0x1f other than tab, CR and LF.
+ */
+static bool name_plain(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	uint32_t cp;
+
+	while (i < n) {
+		if (s[i] < 0x20)
+			return false;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			len = 2, cp = s[i] & 0x1f;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			len = 3, cp = s[i] & 0x0f;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			len = 4, cp = s[i] & 0x07;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
 }
 
 void pt_zipdir_text_show(char *dst, size_t cap, const unsigned char *s, size_t n)
@@ -134,42 +212,41 @@ void pt_zipdir_text_show(char *dst, size_t cap, const unsigned char *s, size_t n
 
 int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error *err)
 {
-	uint64_t off = 0, size = 0, i;
 	size_t at = 0;
+	uint64_t i;
 
-	if (cd_locate(src, &off, &size, &cd->n, err) < 0)
+	if (cd_locate(src, cd, err) < 0)
 		return -1;
-	cd->off = off;
-	cd->size = size;
-	if (size > CD_MAX)
+	if (cd->size > CD_MAX)
 		return pt_error_set(err, PT_ERR_LIMIT,
 				    "central directory of %llu bytes exceeds the 1 GiB limit",
-				    (unsigned long long)size);
-	cd->buf = malloc(size ? (size_t)size : 1);
+				    (unsigned long long)cd->size);
+	cd->buf = malloc(cd->size ? (size_t)cd->size : 1);
 	cd->e = calloc(cd->n ? (size_t)cd->n : 1, sizeof(*cd->e));
 	if (!cd->buf || !cd->e)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-	if (pt_source_read(src, cd->buf, (size_t)size, off, "zip central directory",
+	if (pt_source_read(src, cd->buf, (size_t)cd->size, cd->off, "zip central directory",
 			   err) < 0)
 		return -1;
 	for (i = 0; i < cd->n; i++) {
 		const unsigned char *h = cd->buf + at;
+		struct pt_zipdir_entry *e = &cd->e[i];
 		size_t nlen, xlen, clen;
 
-		if (size - at < CDH_LEN || memcmp(h, "PK\1\2", 4) != 0)
+		if (cd->size - at < CDH_LEN || memcmp(h, "PK\1\2", 4) != 0)
 			return pt_error_set(err, PT_ERR_FORMAT,
 					    "central directory entry %llu is malformed",
 					    (unsigned long long)i);
 		nlen = pt_le16(h + 28);
 		xlen = pt_le16(h + 30);
 		clen = pt_le16(h + 32);
-		if (size - at - CDH_LEN < nlen + xlen + clen)
+		if (cd->size - at - CDH_LEN < nlen + xlen + clen)
 			return pt_error_set(err, PT_ERR_FORMAT,
 					    "central directory entry %llu extends past the directory",
 					    (unsigned long long)i);
-		cd->e[i].name = (const char *)h + CDH_LEN;
-		cd->e[i].nlen = nlen;
-		if (memchr(cd->e[i].name, '\0', nlen)) {
+		e->name = (const char *)h + CDH_LEN;
+		e->nlen = nlen;
+		if (memchr(e->name, '\0', nlen)) {
 			char show[TEXT_MAX + 1];
 
 			pt_zipdir_text_show(show, sizeof(show), h + CDH_LEN, nlen);
@@ -177,12 +254,24 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error 
 					    "zip member '%s' has a NUL byte in its name",
 					    show);
 		}
-		if (cd_entry_lho(h, h + CDH_LEN + nlen, xlen, &cd->e[i].lho) < 0)
+		e->flags = pt_le16(h + 8);
+		e->method = pt_le16(h + 10);
+		e->crc = pt_le32(h + 16);
+		e->csize = pt_le32(h + 20);
+		e->size = pt_le32(h + 24);
+		e->lho = pt_le32(h + 42);
+		if (cd_entry_zip64(h + CDH_LEN + nlen, xlen, e, &cd->plain) < 0)
 			return pt_error_set(err, PT_ERR_FORMAT,
 					    "zip member %.*s: no local header offset in its ZIP64 extra field",
-					    (int)nlen, cd->e[i].name);
+					    (int)nlen, e->name);
+		/* bit 3 (sizes in a data descriptor) and 11 (UTF-8 names) are torch's */
+		cd->plain = cd->plain && !(e->flags & ~(GPBF_DESCRIPTOR | GPBF_UTF8)) &&
+			    e->method == 0 && e->csize == e->size && pt_le16(h + 34) == 0 &&
+			    clen == 0 && e->lho < cd->off &&
+			    name_plain(h + CDH_LEN, nlen);
 		at += CDH_LEN + nlen + xlen + clen;
 	}
+	cd->plain = cd->plain && at == cd->size;
 	return 0;
 }
 

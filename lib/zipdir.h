@@ -1,14 +1,21 @@
 /*
  * zipdir.h - a zip file's end records and central directory, walked by ptfs.
  *
- * zip.c reads archives with libzip, which does not expose where each local
- * header is; this walk gives names and local header offsets (honouring the
- * ZIP64 0x0001 extra) for zip.c to cross-check against libzip's view. Every
- * length is checked against what holds it before it is used.
+ * This walk gives each entry's name, sizes, method, CRC and local header
+ * offset (honouring the ZIP64 0x0001 extra); libzip does not expose local
+ * header offsets. Every length is checked against what holds it before it
+ * is used. It also says whether the archive is plain: the shape torch.save
+ * writes and nothing else (one disk, one end record, every entry stored and
+ * unencrypted, no extra field but an exact ZIP64 one, the directory exactly
+ * filled). zip.c trusts the walk alone for a plain archive and asks libzip
+ * to judge every other one, so anything unusual is read by the same code as
+ * before; a differential test and the zip fuzzer check that whatever is
+ * plain libzip reads the same way.
  */
 #ifndef PT_ZIPDIR_H
 #define PT_ZIPDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +27,12 @@
 struct pt_zipdir_entry {
 	const char *name; /* into buf, not NUL-terminated */
 	size_t nlen;
-	uint64_t lho; /* local header offset */
+	uint64_t lho;   /* local header offset */
+	uint64_t size;  /* uncompressed */
+	uint64_t csize; /* stored */
+	uint32_t crc;
+	uint16_t method;
+	uint16_t flags; /* general purpose bits */
 };
 
 struct pt_zipdir {
@@ -28,12 +40,13 @@ struct pt_zipdir {
 	uint64_t off, size;
 	struct pt_zipdir_entry *e;
 	uint64_t n;
+	bool plain; /* torch.save's shape, nothing unusual: see above */
 };
 
 /*
  * Finds the end records of src, reads its central directory (1 GiB at most)
- * and walks every entry into d. Returns 0, or -1 with err naming what is
- * wrong. d's buffers may be allocated in either case: free them with
+ * and walks every entry into d, setting d->plain. Returns 0, or -1 with err
+ * naming what is wrong (what is merely unusual only clears d->plain). d's buffers may be allocated in either case: free them with
  * pt_zipdir_free().
  */
 int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *d, struct pt_error *err);
