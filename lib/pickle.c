@@ -35,8 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PROTO_MAX 5
+#define MEMO_MAP_MIN (64 * 1024) /* bytes of dense memo from which it is mapped */
 
 static const struct pt_pickle_hooks no_hooks;
 
@@ -187,23 +189,35 @@ static struct pt_memo_slot *memo_slot(const struct pt_machine *m, uint64_t key)
 	return &m->memo[j];
 }
 
-/* Makes room for idx in the dense array when that keeps it dense. */
-static int memo_dense_grow(struct pt_machine *m, uint64_t idx)
+/*
+ * Reserves the dense array: one slot per byte of the pickle (an index per
+ * opcode at most), max_memo at most. A big one is mapped, not allocated: its
+ * pages stay unbacked until an index on them is stored, so it never moves,
+ * is never copied and costs what the PUTs touch. Without it (mmap refused)
+ * the hash table takes every index.
+ */
+static void memo_dense_init(struct pt_machine *m)
 {
-	size_t cap = m->ndense ? m->ndense : 256;
-	struct pt_value **d;
+	size_t n = m->len < m->lim->max_memo ? m->len + 1 : m->lim->max_memo;
+	void *p;
 
-	while (cap <= idx)
-		cap *= 2;
-	if (cap > 4 * (m->nmemo + 1) + 256)
-		return 0; /* too sparse: the hash table takes it */
-	d = realloc(m->dense, cap * sizeof(*d));
-	if (!d)
-		return pt_pickle_fail(m, PT_ERR_NOMEM, "out of memory growing the memo");
-	memset(d + m->ndense, 0, (cap - m->ndense) * sizeof(*d));
-	m->dense = d;
-	m->ndense = cap;
-	return 0;
+	if (n * sizeof(*m->dense) < MEMO_MAP_MIN) {
+		m->dense = calloc(n, sizeof(*m->dense));
+	} else {
+		p = mmap(NULL, n * sizeof(*m->dense), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		m->dense = p == MAP_FAILED ? NULL : p;
+		m->dense_mapped = m->dense != NULL;
+	}
+	m->ndense = m->dense ? n : 0;
+}
+
+static void memo_dense_free(struct pt_machine *m)
+{
+	if (m->dense_mapped)
+		munmap(m->dense, m->ndense * sizeof(*m->dense));
+	else
+		free(m->dense);
 }
 
 static int memo_put(struct pt_machine *m, uint64_t idx, struct pt_value *v)
@@ -215,21 +229,9 @@ static int memo_put(struct pt_machine *m, uint64_t idx, struct pt_value *v)
 		return pt_pickle_fail(m, PT_ERR_LIMIT,
 				      "memo index %llu exceeds the limit of %zu",
 				      (unsigned long long)idx, m->lim->max_memo);
-	if (idx >= m->ndense && memo_dense_grow(m, idx) < 0)
-		return -1;
 	if (idx < m->ndense) {
-		if (m->dense[idx]) {
-			m->dense[idx] = v;
-			return 0;
-		}
-		/* an index stored before the array reached it stays in the table */
-		s = m->memocap ? memo_slot(m, idx + 1) : NULL;
-		if (s && s->key) {
-			s->v = v;
-			return 0;
-		}
+		m->nmemo += !m->dense[idx];
 		m->dense[idx] = v;
-		m->nmemo++;
 		return 0;
 	}
 	if ((m->nmemo + 1) * 2 > m->memocap) {
@@ -662,6 +664,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	m.stack = malloc(m.scap * sizeof(*m.stack));
 	if (m.h->tuple)
 		m.prov = malloc(m.scap * sizeof(*m.prov));
+	memo_dense_init(&m);
 	if (!m.stack || (m.h->tuple && !m.prov)) {
 		pt_error_set(m.err, PT_ERR_NOMEM, "out of memory for the pickle stack");
 		goto out_free;
@@ -705,7 +708,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	rc = 0;
 out_free:
 	free(m.memo);
-	free(m.dense);
+	memo_dense_free(&m);
 	free(m.marks);
 	free(m.stack);
 	free(m.prov);

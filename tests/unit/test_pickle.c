@@ -595,12 +595,12 @@ static void test_memo_dense_and_sparse(void)
 
 	*o++ = 0x80, *o++ = 4;
 	*o++ = 'K', *o++ = 7;
-	put32(&o, 'r', 5000);    /* before the array reaches 5000: the table */
+	put32(&o, 'r', 5000);    /* inside the array (a slot per pickle byte) */
 	*o++ = '0';
 	*o++ = 'K', *o++ = 9;
-	put32(&o, 'r', 3000000); /* far past it: the table for good */
+	put32(&o, 'r', 3000000); /* past it: the hash table */
 	*o++ = '0';
-	for (i = 0; i < 6000; i++) { /* 5000 is stored again on the way */
+	for (i = 0; i < 6000; i++) { /* 5000 is stored again on the way: replaced, not counted */
 		*o++ = 'K', *o++ = (unsigned char)i;
 		put32(&o, 'r', i);
 		*o++ = '0';
