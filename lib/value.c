@@ -1,8 +1,9 @@
 /*
  * value.c - the arena and the symbolic values of one pickle load.
  *
- * The arena hands out zeroed memory from 64 KiB malloc'd blocks (larger
- * requests get a block of their own) and frees it all at once, so nothing
+ * The arena hands out zeroed memory from 64 KiB calloc'd blocks (larger
+ * requests get a block of their own; nothing is handed out twice, so a
+ * block is zeroed once) and frees it all at once, so nothing
  * here ever walks a value graph to free it: a 100000-deep nested list or a
  * list that contains itself costs no recursion at all.
  *
@@ -20,11 +21,15 @@
 #include "value.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_ALIGN 16
+#define ARENA_HUGE ((size_t)2 << 20) /* a huge page */
+#define ARENA_HUGE_FROM ((size_t)256 << 10) /* an arena this big gets huge blocks */
 
 /*
  * Under ASan every allocation is followed by a poisoned redzone and a
@@ -47,6 +52,7 @@
 struct pt_arena_block {
 	struct pt_arena_block *next;
 	size_t cap, used;
+	bool mapped; /* a huge block: munmap, not free */
 	max_align_t data[];
 };
 
@@ -73,10 +79,39 @@ void pt_arena_release(struct pt_arena *a)
 	for (b = a->head; b; b = next) {
 		next = b->next;
 		arena_unpoison(b->data, b->cap);
-		free(b);
+		if (b->mapped)
+			munmap(b, ARENA_HUGE);
+		else
+			free(b);
 	}
 	a->head = NULL;
 	a->used = 0;
+}
+
+/*
+ * A zeroed 2 MiB block on a 2 MiB boundary, marked for transparent huge
+ * pages: a big arena then takes one page fault per 2 MiB, not 512 (faults
+ * were a third of a 20,000-tensor open). NULL when mmap fails.
+ */
+static struct pt_arena_block *block_huge(void)
+{
+	unsigned char *p = mmap(NULL, 2 * ARENA_HUGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q;
+	struct pt_arena_block *b;
+	size_t head;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	q = (unsigned char *)(((uintptr_t)p + ARENA_HUGE - 1) & ~(uintptr_t)(ARENA_HUGE - 1));
+	head = (size_t)(q - p);
+	if (head)
+		munmap(p, head);
+	munmap(q + ARENA_HUGE, ARENA_HUGE - head);
+	madvise(q, ARENA_HUGE, MADV_HUGEPAGE); /* advice: fine to fail */
+	b = (struct pt_arena_block *)q;
+	b->cap = ARENA_HUGE - sizeof(*b);
+	b->mapped = true;
+	return b;
 }
 
 void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
@@ -84,6 +119,7 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 	struct pt_arena_block *b = a->head, *nb;
 	size_t need, cap;
 	unsigned char *p;
+	bool own;
 
 	if (n > SIZE_MAX / 2) {
 		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
@@ -99,18 +135,24 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 		return NULL;
 	}
 	if (!b || b->cap - b->used < need) {
-		cap = need > ARENA_BLOCK / 4 ? need : ARENA_BLOCK;
-		nb = malloc(sizeof(*nb) + cap);
+		own = need > ARENA_BLOCK / 4;
+		nb = !own && a->used >= ARENA_HUGE_FROM ? block_huge() : NULL;
+		if (!nb) {
+			cap = own ? need : ARENA_BLOCK;
+			/* zeroed once per block: cheaper than a memset per small value */
+			nb = calloc(1, sizeof(*nb) + cap);
+			if (nb)
+				nb->cap = cap;
+		}
 		if (!nb) {
 			pt_error_set(err, PT_ERR_NOMEM,
 				     "out of memory allocating %zu bytes", n);
 			return NULL;
 		}
-		nb->cap = cap;
 		nb->used = 0;
-		arena_poison(nb->data, cap);
-		/* A big block goes behind the head, whose free space stays usable. */
-		if (b && cap != ARENA_BLOCK) {
+		arena_poison(nb->data, nb->cap);
+		/* A block of its own goes behind the head, whose free space stays usable. */
+		if (b && own) {
 			nb->next = b->next;
 			b->next = nb;
 		} else {
@@ -123,7 +165,6 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 	b->used += need;
 	a->used += need;
 	arena_unpoison(p, need - ARENA_REDZONE);
-	memset(p, 0, need - ARENA_REDZONE);
 	return p;
 }
 
