@@ -18,9 +18,10 @@
  * A node keeps this hash, so that a rehash or a failed compare costs no
  * rehashing. Seeded: the names come from the file.
  */
-static uint32_t name_hash(const struct pt_tree *t, const struct pt_node *dir, const char *name)
+static uint32_t name_hash(const struct pt_tree *t, const struct pt_node *dir, const char *name,
+			  size_t len)
 {
-	uint64_t h = pt_hash_seeded(name, strlen(name), t->seed ^ dir->ino);
+	uint64_t h = pt_hash_seeded(name, len, t->seed ^ dir->ino);
 
 	return (uint32_t)(h ^ (h >> 32));
 }
@@ -45,19 +46,30 @@ static int rehash(struct pt_tree *t, struct pt_error *err)
 	return 0;
 }
 
-struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
-			       const char *name)
+struct pt_node *pt_tree_lookup_n(const struct pt_tree *t, const struct pt_node *dir,
+				 const char *name, size_t len, uint32_t *hash)
 {
 	struct pt_node *n;
 	uint32_t h;
 
-	if (!dir || dir->kind != PT_NODE_DIR || !t->nbuckets)
+	if (!dir)
 		return NULL;
-	h = name_hash(t, dir, name);
+	h = name_hash(t, dir, name, len);
+	if (hash)
+		*hash = h;
+	if (dir->kind != PT_NODE_DIR || !t->nbuckets || !dir->u.dir.n)
+		return NULL;
 	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
-		if (n->hash == h && n->parent == dir && strcmp(n->name, name) == 0)
+		if (n->hash == h && n->parent == dir && strncmp(n->name, name, len) == 0 &&
+		    n->name[len] == '\0')
 			return n;
 	return NULL;
+}
+
+struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
+			       const char *name)
+{
+	return pt_tree_lookup_n(t, dir, name, strlen(name), NULL);
 }
 
 struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino)
@@ -70,8 +82,8 @@ struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino)
 }
 
 struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
-				 const char *name, enum pt_node_kind kind, const char *type,
-				 const char *key, struct pt_error *err)
+				 const char *name, const uint32_t *hash, enum pt_node_kind kind,
+				 const char *type, const char *key, struct pt_error *err)
 {
 	struct pt_node *n;
 
@@ -101,7 +113,7 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 		return n;
 	}
 	n->parent = parent;
-	n->hash = name_hash(t, parent, name);
+	n->hash = hash ? *hash : name_hash(t, parent, name, strlen(name));
 	if (parent->u.dir.last)
 		parent->u.dir.last->next = n;
 	else
@@ -133,7 +145,7 @@ struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, cons
 
 	if (!nm)
 		return NULL;
-	n = pt_tree_add_node(t, SIZE_MAX, dir, nm, PT_NODE_SPECIAL, "ptfs.control", "", err);
+	n = pt_tree_add_node(t, SIZE_MAX, dir, nm, NULL, PT_NODE_SPECIAL, "ptfs.control", "", err);
 	if (n)
 		n->u.special = special;
 	return n;

@@ -101,6 +101,14 @@ struct pt_node *pt_tree_node(const struct pt_tree *t, uint64_t ino);
 struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
 			       const char *name);
 
+/*
+ * The child of dir called name[0..len) (no NUL needed), or NULL. When hash
+ * is not NULL it gets the name's hash, which pt_tree_add_node can take
+ * instead of hashing the name again. For tree.c's builder.
+ */
+struct pt_node *pt_tree_lookup_n(const struct pt_tree *t, const struct pt_node *dir,
+				 const char *name, size_t len, uint32_t *hash);
+
 /* The `.ptfs` directory. */
 struct pt_node *pt_tree_ctl_dir(const struct pt_tree *t);
 
@@ -114,12 +122,13 @@ struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, cons
 /*
  * Adds a node called name (kept, not copied: it must live as long as the
  * tree) as the last child of parent, or the root when parent is NULL.
- * Returns it, or NULL with err (PT_ERR_LIMIT past max_nodes, PT_ERR_NOMEM).
- * For tree.c's builder and pt_tree_add_special.
+ * hash is the name's hash from pt_tree_lookup_n under parent, or NULL to
+ * compute it. Returns the node, or NULL with err (PT_ERR_LIMIT past
+ * max_nodes, PT_ERR_NOMEM). For tree.c's builder and pt_tree_add_special.
  */
 struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
-				 const char *name, enum pt_node_kind kind, const char *type,
-				 const char *key, struct pt_error *err);
+				 const char *name, const uint32_t *hash, enum pt_node_kind kind,
+				 const char *type, const char *key, struct pt_error *err);
 
 /* Frees t. t may be NULL. */
 void pt_tree_free(struct pt_tree *t);
