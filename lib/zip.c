@@ -664,8 +664,23 @@ static int zr_locate_storage(struct pt_container *c, struct pt_storage *s, struc
 	return 0;
 }
 
+/*
+ * The record called name: first the one after the last record bound (torch
+ * writes data/0, data/1, ... in the order the pickle names them, so this
+ * is the usual answer, with no probe of the name table), else a lookup.
+ */
+static struct pt_record *zr_find_next(const struct pt_container *c, const struct pt_record *prev,
+				      const char *name)
+{
+	const struct pt_record *next = prev ? prev + 1 : c->records;
+
+	if (next < c->records + c->nrecords && strcmp(next->name, name) == 0)
+		return (struct pt_record *)next;
+	return zr_lookup(c, name);
+}
+
 static int zr_bind_one(struct pt_container *c, struct pt_torch *t,
-			struct pt_storage *s, struct pt_error *err)
+			struct pt_storage *s, const struct pt_record *prev, struct pt_error *err)
 {
 	size_t klen = strlen(s->key);
 	char stackname[128], *name = stackname;
@@ -685,7 +700,7 @@ static int zr_bind_one(struct pt_container *c, struct pt_torch *t,
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	memcpy(name, "data/", 5);
 	memcpy(name + 5, s->key, klen + 1);
-	r = zr_lookup(c, name);
+	r = zr_find_next(c, prev, name);
 	if (!r && t->torchscript) {
 		sprintf(name, "constants/%s", s->key);
 		r = zr_lookup(c, name);
@@ -701,11 +716,14 @@ static int zr_bind_one(struct pt_container *c, struct pt_torch *t,
 static int zr_bind(struct pt_container *c, struct pt_torch *t,
 		    struct pt_error *err)
 {
+	const struct pt_record *prev = NULL;
 	size_t i;
 
-	for (i = 0; i < t->nstorages; i++)
-		if (zr_bind_one(c, t, t->storages[i], err) < 0)
+	for (i = 0; i < t->nstorages; i++) {
+		if (zr_bind_one(c, t, t->storages[i], prev, err) < 0)
 			return -1;
+		prev = t->storages[i]->rec;
+	}
 	return 0;
 }
 
