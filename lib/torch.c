@@ -15,6 +15,7 @@
  * breaks a rule fails the whole load with a message naming the rule.
  */
 #include "torch.h"
+#include "hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,15 +53,10 @@ static int get_int(const struct pt_value *v, int64_t *out)
 	return -1;
 }
 
-static size_t key_bucket(const char *key, size_t nbuckets)
+/* Seeded: the keys come from the file, and colliding ones would make adding n storages O(n^2). */
+static uint32_t key_hash(const struct pt_torch *t, const char *key)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *key; key++) {
-		h ^= (unsigned char)*key;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)(h & (nbuckets - 1));
+	return (uint32_t)pt_hash_seeded(key, strlen(key), t->seed);
 }
 
 static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error *err)
@@ -76,20 +72,23 @@ static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error
 			return -1;
 		if (t->nstorages)
 			memcpy(n, t->storages, t->nstorages * sizeof(*n));
+		else
+			t->seed = pt_hash_seed(t);
 		t->storages = n;
 		t->cap = cap;
-		t->buckets = b; /* the arena zeroed it; rehash everything */
+		t->buckets = b; /* the arena zeroed it; re-place everything (hashes kept) */
 		t->nbuckets = cap;
 		for (i = 0; i < t->nstorages; i++) {
-			size_t k = key_bucket(n[i]->key, cap);
+			size_t k = n[i]->hash & (cap - 1);
 
 			n[i]->hnext = b[k];
 			b[k] = n[i];
 		}
 	}
 	s->index = (unsigned)t->nstorages;
+	s->hash = key_hash(t, s->key);
 	t->storages[t->nstorages++] = s;
-	i = key_bucket(s->key, t->nbuckets);
+	i = s->hash & (t->nbuckets - 1);
 	s->hnext = t->buckets[i];
 	t->buckets[i] = s;
 	return 0;
@@ -99,10 +98,13 @@ struct pt_storage *pt_torch_storage(const struct pt_torch *t, const char *key)
 {
 	struct pt_storage *s;
 
+	uint32_t h;
+
 	if (!t->nbuckets)
 		return NULL;
-	for (s = t->buckets[key_bucket(key, t->nbuckets)]; s; s = s->hnext)
-		if (strcmp(s->key, key) == 0)
+	h = key_hash(t, key);
+	for (s = t->buckets[h & (t->nbuckets - 1)]; s; s = s->hnext)
+		if (s->hash == h && strcmp(s->key, key) == 0)
 			return s;
 	return NULL;
 }
@@ -131,7 +133,11 @@ struct pt_storage *pt_torch_storage_add(struct pt_torch *t, const char *key, enu
 	if (!s)
 		return NULL;
 	s->key = pt_arena_strndup(t->arena, key, strlen(key), err);
-	s->saved_location = pt_arena_strndup(t->arena, location, strlen(location), err);
+	/* one copy of "cpu" for the run of storages that share it */
+	if (t->nstorages && strcmp(t->storages[t->nstorages - 1]->saved_location, location) == 0)
+		s->saved_location = t->storages[t->nstorages - 1]->saved_location;
+	else
+		s->saved_location = pt_arena_strndup(t->arena, location, strlen(location), err);
 	if (!s->key || !s->saved_location)
 		return NULL;
 	s->dtype = dt;
@@ -450,18 +456,18 @@ static struct pt_value *call_rebuild(struct pt_torch *t, struct pt_arena *a, con
 	struct pt_value *v;
 	enum pt_dtype dt = PT_DT_INVALID;
 
-	if (strcmp(fn, "_rebuild_tensor") == 0 || strcmp(fn, "_rebuild_tensor_v2") == 0 ||
-	    strcmp(fn, "_rebuild_qtensor") == 0) {
-		size_t need = strcmp(fn, "_rebuild_tensor") == 0 ? 4 : 6;
+	/* v2 first, and each name compared once: this runs for every tensor */
+	int which = strcmp(fn, "_rebuild_tensor_v2") == 0 ? 2 :
+		    strcmp(fn, "_rebuild_tensor") == 0	  ? 1 :
+		    strcmp(fn, "_rebuild_qtensor") == 0	  ? 3 : 0;
 
-		if (n < need)
+	if (which) {
+		if (n < (which == 1 ? 4u : 6u))
 			goto out_args;
 		v = tensor_make(t, a, fn, tuple_at(args, 0), tuple_at(args, 1), tuple_at(args, 2),
 				tuple_at(args, 3), PT_DT_INVALID, err);
-		if (v && strcmp(fn, "_rebuild_tensor_v2") == 0)
-			set_requires_grad(v, tuple_at(args, 4));
-		if (v && strcmp(fn, "_rebuild_qtensor") == 0)
-			set_requires_grad(v, tuple_at(args, 5));
+		if (v && which > 1)
+			set_requires_grad(v, tuple_at(args, which == 2 ? 4 : 5));
 		return v;
 	}
 	if (strcmp(fn, "_rebuild_tensor_v3") == 0) {
@@ -670,6 +676,9 @@ static struct pt_value *torch_call(void *ctx, struct pt_arena *a, struct pt_valu
 	n = callable->u.global.name;
 	if (strcmp(m, "torch._utils") == 0)
 		return call_rebuild(t, a, n, args, err);
+	/* a state_dict's _metadata and every tensor's backward hooks */
+	if (strcmp(m, "collections") == 0 && strcmp(n, "OrderedDict") == 0 && !kwargs)
+		return dict_from_pairs(a, args, err);
 	if (strcmp(m, "torch.jit._pickle") == 0 && strcmp(n, "build_tensor_from_id") == 0) {
 		int64_t id;
 
@@ -683,8 +692,6 @@ static struct pt_value *torch_call(void *ctx, struct pt_arena *a, struct pt_valu
 	if (strcmp(m, "torch._tensor") == 0 &&
 	    (strcmp(n, "_rebuild_from_type_v2") == 0 || strcmp(n, "_rebuild_from_type") == 0))
 		return call_from_type(t, a, args, err);
-	if (strcmp(m, "collections") == 0 && strcmp(n, "OrderedDict") == 0 && !kwargs)
-		return dict_from_pairs(a, args, err);
 	if (strcmp(m, "torch") == 0 && strcmp(n, "Size") == 0 && args->u.seq.n == 1 &&
 	    tuple_at(args, 0)->kind == PT_V_TUPLE)
 		return tuple_at(args, 0);

@@ -43,6 +43,7 @@ struct pt_storage {
 	void *rec;              /* the container's record for it, until bound */
 	unsigned index;         /* position in the checkpoint's storage table */
 	struct pt_storage *hnext; /* next in the same key hash bucket */
+	uint32_t hash;            /* of key, for the bucket walk */
 	struct pt_loc_site *sites; /* in pickle order */
 	unsigned nuses;           /* persistent ids naming it; == number of sites when all were traced */
 	const char *override;     /* setfattr user.pt.location, or NULL (owned by the rules) */
@@ -68,6 +69,7 @@ struct pt_torch {
 	size_t nstorages, cap;
 	struct pt_storage **buckets; /* by key; nbuckets is a power of two */
 	size_t nbuckets;
+	uint64_t seed;               /* of the key hash, set with the first bucket array */
 	bool torchscript; /* TorchScript names and persistent ids */
 	/* TorchScript 1.0: the tensor table of model.json, for build_tensor_from_id */
 	struct pt_value **jit_tensors;
