@@ -76,6 +76,7 @@ struct pt_machine {
 	const unsigned char *buf;
 	size_t len;
 	const struct pt_pickle_limits *lim;
+	size_t max_stack; /* lim->max_stack, read on every push */
 	enum pt_str_encoding encoding;
 	const struct pt_pickle_hooks *h;
 	struct pt_error *err;
@@ -113,7 +114,22 @@ int pt_pickle_failed(struct pt_machine *m, const char *fallback);
 /* 0 when k values are above the innermost mark, else -1 (underflow). */
 int pt_pickle_need(struct pt_machine *m, size_t k);
 /* Pushes v; a NULL v means its constructor failed and set err. */
-int pt_pickle_push(struct pt_machine *m, struct pt_value *v);
+int pt_pickle_push_slow(struct pt_machine *m, struct pt_value *v);
+
+/*
+ * Pushes v; a NULL v (a failed constructor) fails with its error. Inline:
+ * a push per opcode; the checks that can fail (no value, the stack limit,
+ * growing the arrays) share one branch and are done out of line.
+ */
+static inline int pt_pickle_push(struct pt_machine *m, struct pt_value *v)
+{
+	if (!v || m->sp == m->scap || m->sp + m->nmarks >= m->max_stack)
+		return pt_pickle_push_slow(m, v);
+	if (m->prov)
+		m->prov[m->sp] = m->off;
+	m->stack[m->sp++] = v;
+	return 0;
+}
 /* The items since the innermost mark are m->stack[*base .. m->sp). */
 int pt_pickle_pop_mark(struct pt_machine *m, size_t *base);
 /* A new container of kind holding items[0..n). */

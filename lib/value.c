@@ -57,7 +57,7 @@ struct pt_arena_block {
 };
 
 struct pt_vdict_index {
-	size_t *slots; /* position in k plus one; 0 is an empty slot */
+	uint64_t *slots; /* hash << 32 | position in k plus one; 0 is an empty slot */
 	size_t nslots; /* a power of two */
 	size_t nindexed;
 	uint64_t seed;
@@ -114,58 +114,76 @@ static struct pt_arena_block *block_huge(void)
 	return b;
 }
 
-void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
+/* Hands out need bytes from b, the head block or the block made for them. */
+static inline void *arena_take(struct pt_arena *a, struct pt_arena_block *b, size_t need)
 {
-	struct pt_arena_block *b = a->head, *nb;
-	size_t need, cap;
-	unsigned char *p;
-	bool own;
+	unsigned char *p = (unsigned char *)b->data + b->used;
 
-	if (n > SIZE_MAX / 2) {
-		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
-		return NULL;
-	}
-	need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	if (!need)
-		need = ARENA_ALIGN;
-	need += ARENA_REDZONE;
-	if (a->limit && (need > a->limit || a->used > a->limit - need)) {
-		pt_error_set(err, PT_ERR_LIMIT,
-			     "memory limit of %zu bytes reached", a->limit);
-		return NULL;
-	}
-	if (!b || b->cap - b->used < need) {
-		own = need > ARENA_BLOCK / 4;
-		nb = !own && a->used >= ARENA_HUGE_FROM ? block_huge() : NULL;
-		if (!nb) {
-			cap = own ? need : ARENA_BLOCK;
-			/* zeroed once per block: cheaper than a memset per small value */
-			nb = calloc(1, sizeof(*nb) + cap);
-			if (nb)
-				nb->cap = cap;
-		}
-		if (!nb) {
-			pt_error_set(err, PT_ERR_NOMEM,
-				     "out of memory allocating %zu bytes", n);
-			return NULL;
-		}
-		nb->used = 0;
-		arena_poison(nb->data, nb->cap);
-		/* A block of its own goes behind the head, whose free space stays usable. */
-		if (b && own) {
-			nb->next = b->next;
-			b->next = nb;
-		} else {
-			nb->next = b;
-			a->head = nb;
-		}
-		b = nb;
-	}
-	p = (unsigned char *)b->data + b->used;
 	b->used += need;
 	a->used += need;
 	arena_unpoison(p, need - ARENA_REDZONE);
 	return p;
+}
+
+static __attribute__((cold, noinline)) void *arena_refuse(struct pt_arena *a, size_t n,
+							   struct pt_error *err)
+{
+	if (n > SIZE_MAX / 2)
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
+	else
+		pt_error_set(err, PT_ERR_LIMIT, "memory limit of %zu bytes reached", a->limit);
+	return NULL;
+}
+
+/* A new block for need bytes, out of line: the common path only bumps a pointer. */
+static __attribute__((noinline)) void *arena_grow(struct pt_arena *a, size_t n, size_t need,
+						  struct pt_error *err)
+{
+	struct pt_arena_block *b = a->head, *nb;
+	bool own = need > ARENA_BLOCK / 4;
+	size_t cap;
+
+	nb = !own && a->used >= ARENA_HUGE_FROM ? block_huge() : NULL;
+	if (!nb) {
+		cap = own ? need : ARENA_BLOCK;
+		/* zeroed once per block: cheaper than a memset per small value */
+		nb = calloc(1, sizeof(*nb) + cap);
+		if (nb)
+			nb->cap = cap;
+	}
+	if (!nb) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
+		return NULL;
+	}
+	nb->used = 0;
+	arena_poison(nb->data, nb->cap);
+	/* A block of its own goes behind the head, whose free space stays usable. */
+	if (b && own) {
+		nb->next = b->next;
+		b->next = nb;
+	} else {
+		nb->next = b;
+		a->head = nb;
+	}
+	return arena_take(a, nb, need);
+}
+
+void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
+{
+	struct pt_arena_block *b = a->head;
+	size_t need;
+
+	if (n > SIZE_MAX / 2)
+		return arena_refuse(a, n, err);
+	need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (!need)
+		need = ARENA_ALIGN;
+	need += ARENA_REDZONE;
+	if (a->limit && (need > a->limit || a->used > a->limit - need))
+		return arena_refuse(a, n, err);
+	if (!b || b->cap - b->used < need)
+		return arena_grow(a, n, need, err);
+	return arena_take(a, b, need);
 }
 
 char *pt_arena_strndup(struct pt_arena *a, const char *s, size_t len,
@@ -536,15 +554,28 @@ int pt_value_check_key(const struct pt_value *v, struct pt_error *err)
 }
 
 /* Indexes every key of d in a table sized for at least want keys. */
+#define SLOT(h, pos1) ((uint64_t)(uint32_t)(h) << 32 | (uint64_t)(pos1))
+#define SLOT_POS1(s) ((size_t)(uint32_t)(s))
+#define SLOT_HASH(s) ((uint32_t)((s) >> 32))
+
+/*
+ * (Re)builds d's index for want keys. A slot keeps 32 bits of its key's
+ * hash: a probe compares keys only when those match, and growing the index
+ * re-places slots without hashing a key again.
+ */
 static int index_build(struct pt_arena *a, struct pt_vdict *d, size_t want,
 		       struct pt_error *err)
 {
+	const struct pt_vdict_index *old = d->index;
 	struct pt_vdict_index *idx;
 	size_t nslots = 16, i, j, mask;
 	uint64_t h;
 
+	if (want > UINT32_MAX) /* a slot keeps a 32-bit position */
+		return pt_error_set(err, PT_ERR_LIMIT, "a dict of %zu keys is too large to index",
+				    d->n);
 	while (nslots < want * 2) {
-		if (nslots > SIZE_MAX / 4 / sizeof(size_t))
+		if (nslots > SIZE_MAX / 4 / sizeof(*idx->slots))
 			return pt_error_set(err, PT_ERR_NOMEM,
 					    "out of memory indexing a dict");
 		nslots *= 2;
@@ -552,18 +583,29 @@ static int index_build(struct pt_arena *a, struct pt_vdict *d, size_t want,
 	idx = pt_arena_alloc(a, sizeof(*idx), err);
 	if (!idx)
 		return -1;
-	idx->slots = pt_arena_alloc(a, nslots * sizeof(size_t), err);
+	idx->slots = pt_arena_alloc(a, nslots * sizeof(*idx->slots), err);
 	if (!idx->slots)
 		return -1;
 	idx->nslots = nslots;
-	idx->seed = fmix((uint64_t)(uintptr_t)idx->slots ^ 0x5bd1e995u);
 	mask = nslots - 1;
-	for (i = 0; i < d->n; i++) {
-		if (hash_key(d->k[i], idx->seed, 0, &h, err))
-			return -1;
-		for (j = h & mask; idx->slots[j]; j = (j + 1) & mask)
-			;
-		idx->slots[j] = i + 1;
+	if (old && old->nindexed == d->n) { /* same seed, hashes kept */
+		idx->seed = old->seed;
+		for (i = 0; i < old->nslots; i++) {
+			if (!old->slots[i])
+				continue;
+			for (j = SLOT_HASH(old->slots[i]) & mask; idx->slots[j]; j = (j + 1) & mask)
+				;
+			idx->slots[j] = old->slots[i];
+		}
+	} else {
+		idx->seed = fmix((uint64_t)(uintptr_t)idx->slots ^ 0x5bd1e995u);
+		for (i = 0; i < d->n; i++) {
+			if (hash_key(d->k[i], idx->seed, 0, &h, err))
+				return -1;
+			for (j = h & mask; idx->slots[j]; j = (j + 1) & mask)
+				;
+			idx->slots[j] = SLOT(h, i + 1);
+		}
 	}
 	idx->nindexed = d->n;
 	d->index = idx;
@@ -620,15 +662,15 @@ int pt_vdict_set(struct pt_arena *a, struct pt_vdict *d, struct pt_value *k,
 		return -1;
 	mask = idx->nslots - 1;
 	for (j = h & mask; idx->slots[j]; j = (j + 1) & mask) {
-		i = idx->slots[j] - 1;
-		if (key_equal(d->k[i], k, 0)) {
+		i = SLOT_POS1(idx->slots[j]) - 1;
+		if (SLOT_HASH(idx->slots[j]) == (uint32_t)h && key_equal(d->k[i], k, 0)) {
 			d->v[i] = v;
 			return 0;
 		}
 	}
 	if (append_item(a, d, k, v, err))
 		return -1;
-	idx->slots[j] = d->n;
+	idx->slots[j] = SLOT(h, d->n);
 	idx->nindexed = d->n;
 	return 0;
 }
@@ -643,7 +685,7 @@ struct pt_value *pt_vdict_get_str(const struct pt_vdict *d, const char *key)
 		mask = idx->nslots - 1;
 		j = hash_bytes(idx->seed, TAG_STR, key, len) & mask;
 		for (; idx->slots[j]; j = (j + 1) & mask) {
-			i = idx->slots[j] - 1;
+			i = SLOT_POS1(idx->slots[j]) - 1;
 			k = d->k[i];
 			if (k->kind == PT_V_STR && k->u.s.len == len &&
 			    memcmp(k->u.s.p, key, len) == 0)
