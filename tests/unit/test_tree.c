@@ -662,9 +662,24 @@ static void test_tree_dotted(void)
 	dset(root, vint(7), vstr("seven"));
 	dset(root, vint(-5), vint(-5));
 	dsets(root, "7", vstr("str seven"));
+	/* a prefix met again after another one, and names that start alike */
+	dsets(root, "m.x", vint(10));
+	dsets(root, "n.y", vint(11));
+	dsets(root, "m.z", vint(12));
+	dsets(root, "mm.w", vint(13));
+	dsets(root, "m.zz", vint(14));
 	t = build(root);
 	if (!t)
 		return;
+	n = node_is(t, "m", PT_NODE_DIR, "ptfs.prefix", "['m.*']");
+	CHECK(n && n->u.dir.n == 3);
+	text_is(t, "m/x", "int", "['m.x']", "10\n");
+	text_is(t, "m/z", "int", "['m.z']", "12\n");
+	text_is(t, "m/zz", "int", "['m.zz']", "14\n");
+	text_is(t, "n/y", "int", "['n.y']", "11\n");
+	n = node_is(t, "mm", PT_NODE_DIR, "ptfs.prefix", "['mm.*']");
+	CHECK(n && n->u.dir.n == 1);
+	text_is(t, "mm/w", "int", "['mm.w']", "13\n");
 	n = node_is(t, "a", PT_NODE_DIR, "ptfs.prefix", "['a.*']");
 	CHECK(n && n->u.dir.prefix);
 	n = node_is(t, "a/b", PT_NODE_DIR, "ptfs.prefix", "['a.b.*']");
