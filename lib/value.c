@@ -3,7 +3,9 @@
  *
  * The arena hands out zeroed memory from 64 KiB calloc'd blocks (larger
  * requests get a block of their own; nothing is handed out twice, so a
- * block is zeroed once) and frees it all at once, so nothing
+ * block is zeroed once; past 256 KiB an arena's blocks are 2 MiB mappings
+ * marked for transparent huge pages, a page fault each instead of 512)
+ * and frees it all at once, so nothing
  * here ever walks a value graph to free it: a 100000-deep nested list or a
  * list that contains itself costs no recursion at all.
  *
@@ -22,9 +24,9 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_ALIGN 16
