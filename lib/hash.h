@@ -33,16 +33,20 @@ static inline uint64_t pt_hash_fnv1a(const void *p, size_t n, uint64_t h)
  * with. Callers seed it from the table's own address (ASLR): names that
  * collide cannot be precomputed into a file, as for the pickle's dict index.
  */
-static inline uint64_t pt_hash_seeded(const void *p, size_t n, uint64_t seed)
+/* murmur3's 64-bit finalizer: every input bit reaches every output bit. */
+static inline uint64_t pt_hash_mix64(uint64_t h)
 {
-	uint64_t h = pt_hash_fnv1a(p, n, PT_HASH_FNV1A_INIT ^ seed);
-
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
 	return h;
+}
+
+static inline uint64_t pt_hash_seeded(const void *p, size_t n, uint64_t seed)
+{
+	return pt_hash_mix64(pt_hash_fnv1a(p, n, PT_HASH_FNV1A_INIT ^ seed));
 }
 
 /* A seed from an address: the table's own, which ASLR varies per run. */

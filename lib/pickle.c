@@ -38,6 +38,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hash.h"
+
 #define PROTO_MAX 5
 #define MEMO_MAP_MIN (64 * 1024) /* bytes of dense memo from which it is mapped */
 
@@ -245,7 +247,7 @@ static int memo_put(struct pt_machine *m, uint64_t idx, struct pt_value *v)
 					      "out of memory growing the memo");
 		}
 		/* A seed from the table's address keeps crafted indices from colliding. */
-		m->memoseed = (uint64_t)(uintptr_t)m->memo * 0x9e3779b97f4a7c15ULL;
+		m->memoseed = pt_hash_seed(m->memo);
 		for (i = 0; i < oldcap; i++)
 			if (old[i].key)
 				*memo_slot(m, old[i].key) = old[i];

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hash.h"
+
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_ALIGN 16
 #define ARENA_HUGE ((size_t)2 << 20) /* a huge page */
@@ -447,19 +449,9 @@ bool pt_value_key_equal(const struct pt_value *a, const struct pt_value *b)
 enum { TAG_NUM = 1, TAG_BIG, TAG_FLOAT, TAG_STR, TAG_BYTES, TAG_NONE,
        TAG_TUPLE, TAG_GLOBAL, TAG_PTR };
 
-static uint64_t fmix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
-}
-
 static uint64_t combine(uint64_t h, uint64_t x)
 {
-	return fmix(h ^ (x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)));
+	return pt_hash_mix64(h ^ (x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)));
 }
 
 static uint64_t hash_bytes(uint64_t seed, int tag, const void *s, size_t n)
@@ -600,7 +592,7 @@ static int index_build(struct pt_arena *a, struct pt_vdict *d, size_t want,
 			idx->slots[j] = old->slots[i];
 		}
 	} else {
-		idx->seed = fmix((uint64_t)(uintptr_t)idx->slots ^ 0x5bd1e995u);
+		idx->seed = pt_hash_mix64((uint64_t)(uintptr_t)idx->slots ^ 0x5bd1e995u);
 		for (i = 0; i < d->n; i++) {
 			if (hash_key(d->k[i], idx->seed, 0, &h, err))
 				return -1;
