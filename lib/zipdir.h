@@ -73,4 +73,23 @@ static inline uint64_t pt_le64(const unsigned char *p)
 	return (uint64_t)pt_le32(p) | (uint64_t)pt_le32(p + 4) << 32;
 }
 
+/* ... and their writers (zipwrite.c, the tests' hand-made archives). */
+static inline void pt_put_le16(unsigned char *p, unsigned v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+}
+
+static inline void pt_put_le32(unsigned char *p, uint32_t v)
+{
+	pt_put_le16(p, v & 0xffff);
+	pt_put_le16(p + 2, v >> 16);
+}
+
+static inline void pt_put_le64(unsigned char *p, uint64_t v)
+{
+	pt_put_le32(p, (uint32_t)v);
+	pt_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 #endif

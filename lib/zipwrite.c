@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include "zipwrite.h"
+#include "zipdir.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -63,24 +64,6 @@ struct pt_zipw {
 	bool broken, finished;
 	unsigned char buf[ZW_BUF];
 };
-
-static void put16(unsigned char *p, unsigned v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v & 0xffff);
-	put16(p + 2, v >> 16);
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static uint64_t zw_pos(const struct pt_zipw *w)
 {
@@ -231,26 +214,26 @@ static int zw_begin_record(struct pt_zipw *w, const char *name, uint64_t size, s
 	pad = (unsigned)((w->alignment - start % w->alignment) % w->alignment);
 
 	memset(h, 0, sizeof(h));
-	put32(h, 0x04034b50);
-	put16(h + 4, z_len ? 45 : 0);
-	put16(h + 6, size ? 0x0808 : 0x0800);
+	pt_put_le32(h, 0x04034b50);
+	pt_put_le16(h + 4, z_len ? 45 : 0);
+	pt_put_le16(h + 6, size ? 0x0808 : 0x0800);
 	/* method, time, date, CRC and sizes stay 0 */
-	put16(h + 26, (unsigned)flen);
-	put16(h + 28, zx + 4 + pad);
+	pt_put_le16(h + 26, (unsigned)flen);
+	pt_put_le16(h + 28, zx + 4 + pad);
 	if (zw_put(w, h, 30, err) < 0 || zw_put(w, full, flen, err) < 0)
 		goto out_broken;
 	memset(h, 0, sizeof(h));
 	if (z_len) {
-		put16(h, 0x0001);
-		put16(h + 2, z_len);
+		pt_put_le16(h, 0x0001);
+		pt_put_le16(h + 2, z_len);
 		n = 4 + z_len; /* sizes are 0, the offset follows them */
 		if (z_off)
-			put64(h + n - 8, off);
+			pt_put_le64(h + n - 8, off);
 	} else {
 		n = 0;
 	}
-	put16(h + n, 0x4246);
-	put16(h + n + 2, pad);
+	pt_put_le16(h + n, 0x4246);
+	pt_put_le16(h + n + 2, pad);
 	n += 4;
 	if (zw_put(w, h, n, err) < 0)
 		goto out_broken;
@@ -282,14 +265,14 @@ static int zw_end_record(struct pt_zipw *w, uint32_t crc, struct pt_error *err)
 	w->n_ents++;
 	if (!e->size)
 		return 0;
-	put32(d, 0x08074b50);
-	put32(d + 4, crc);
+	pt_put_le32(d, 0x08074b50);
+	pt_put_le32(d + 4, crc);
 	if (z) {
-		put64(d + 8, e->size);
-		put64(d + 16, e->size);
+		pt_put_le64(d + 8, e->size);
+		pt_put_le64(d + 16, e->size);
 	} else {
-		put32(d + 8, (uint32_t)e->size);
-		put32(d + 12, (uint32_t)e->size);
+		pt_put_le32(d + 8, (uint32_t)e->size);
+		pt_put_le32(d + 12, (uint32_t)e->size);
 	}
 	if (zw_put(w, d, z ? 24 : 16, err) < 0) {
 		w->broken = true;
@@ -441,31 +424,31 @@ static int zw_central(struct pt_zipw *w, const struct zw_entry *e, struct pt_err
 	unsigned x = 0;
 
 	memset(h, 0, sizeof(h));
-	put32(h, 0x02014b50);
-	put16(h + 4, 0);
-	put16(h + 6, zlocal ? 45 : 0);
-	put16(h + 8, e->size ? 0x0808 : 0x0800);
-	put32(h + 16, e->crc);
-	put32(h + 20, zs ? (uint32_t)ZW_U32 : (uint32_t)e->size);
-	put32(h + 24, zs ? (uint32_t)ZW_U32 : (uint32_t)e->size);
-	put16(h + 28, (unsigned)flen);
-	put32(h + 42, zo ? (uint32_t)ZW_U32 : (uint32_t)e->offset);
+	pt_put_le32(h, 0x02014b50);
+	pt_put_le16(h + 4, 0);
+	pt_put_le16(h + 6, zlocal ? 45 : 0);
+	pt_put_le16(h + 8, e->size ? 0x0808 : 0x0800);
+	pt_put_le32(h + 16, e->crc);
+	pt_put_le32(h + 20, zs ? (uint32_t)ZW_U32 : (uint32_t)e->size);
+	pt_put_le32(h + 24, zs ? (uint32_t)ZW_U32 : (uint32_t)e->size);
+	pt_put_le16(h + 28, (unsigned)flen);
+	pt_put_le32(h + 42, zo ? (uint32_t)ZW_U32 : (uint32_t)e->offset);
 	if (zs || zo) {
 		unsigned char *p = h + 46;
 
 		x = 4 + (zs ? 16 : 0) + (zo ? 8 : 0);
-		put16(p, 0x0001);
-		put16(p + 2, x - 4);
+		pt_put_le16(p, 0x0001);
+		pt_put_le16(p + 2, x - 4);
 		p += 4;
 		if (zs) {
-			put64(p, e->size);
-			put64(p + 8, e->size);
+			pt_put_le64(p, e->size);
+			pt_put_le64(p + 8, e->size);
 			p += 16;
 		}
 		if (zo)
-			put64(p, e->offset);
+			pt_put_le64(p, e->offset);
 	}
-	put16(h + 30, x);
+	pt_put_le16(h + 30, x);
 	if (zw_put(w, h, 46, err) < 0 || zw_put(w, e->name, flen, err) < 0)
 		return -1;
 	return x ? zw_put(w, h + 46, x, err) : 0;
@@ -489,25 +472,25 @@ int pt_zipw_finish(struct pt_zipw *w, struct pt_error *err)
 	cd_size = eocd64 - cd_off;
 
 	memset(t, 0, sizeof(t));
-	put32(t, 0x06064b50);
-	put64(t + 4, 44);
-	put16(t + 12, 0x031E);
-	put16(t + 14, 45);
+	pt_put_le32(t, 0x06064b50);
+	pt_put_le64(t + 4, 44);
+	pt_put_le16(t + 12, 0x031E);
+	pt_put_le16(t + 14, 45);
 	/* disk numbers 0 */
-	put64(t + 24, cnt);
-	put64(t + 32, cnt);
-	put64(t + 40, cd_size);
-	put64(t + 48, cd_off);
+	pt_put_le64(t + 24, cnt);
+	pt_put_le64(t + 32, cnt);
+	pt_put_le64(t + 40, cd_size);
+	pt_put_le64(t + 48, cd_off);
 
-	put32(t + 56, 0x07064b50);
-	put64(t + 64, eocd64);
-	put32(t + 72, 1);
+	pt_put_le32(t + 56, 0x07064b50);
+	pt_put_le64(t + 64, eocd64);
+	pt_put_le32(t + 72, 1);
 
-	put32(t + 76, 0x06054b50);
-	put16(t + 84, cnt >= 0xFFFF ? 0xFFFF : (unsigned)cnt);
-	put16(t + 86, cnt >= 0xFFFF ? 0xFFFF : (unsigned)cnt);
-	put32(t + 88, cd_size >= w->zip64_above ? (uint32_t)ZW_U32 : (uint32_t)cd_size);
-	put32(t + 92, cd_off >= w->zip64_above ? (uint32_t)ZW_U32 : (uint32_t)cd_off);
+	pt_put_le32(t + 76, 0x06054b50);
+	pt_put_le16(t + 84, cnt >= 0xFFFF ? 0xFFFF : (unsigned)cnt);
+	pt_put_le16(t + 86, cnt >= 0xFFFF ? 0xFFFF : (unsigned)cnt);
+	pt_put_le32(t + 88, cd_size >= w->zip64_above ? (uint32_t)ZW_U32 : (uint32_t)cd_size);
+	pt_put_le32(t + 92, cd_off >= w->zip64_above ? (uint32_t)ZW_U32 : (uint32_t)cd_off);
 	if (zw_put(w, t, sizeof(t), err) < 0 || zw_flush(w, err) < 0)
 		goto out_broken;
 	return 0;

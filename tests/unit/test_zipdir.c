@@ -186,12 +186,6 @@ static long find_last(const unsigned char *buf, size_t len, const char *sig)
 	return -1;
 }
 
-static void put16(unsigned char *p, unsigned v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
 /*
  * One mutation per thing that makes a fixture unusual: each must be judged
  * not plain by the walk (so libzip reads it), and read as libzip reads it.
@@ -253,12 +247,12 @@ static void test_mutations(const char *fixture)
 		case 6:
 			what = "an archive comment";
 			memcpy(buf + len, "hello", 5);
-			put16(buf + eocd + 20, 5);
+			pt_put_le16(buf + eocd + 20, 5);
 			n = len + 5;
 			break;
 		case 7:
 			what = "the comment length disagrees with the bytes after the end record";
-			put16(buf + eocd + 20, 1);
+			pt_put_le16(buf + eocd + 20, 1);
 			break;
 		case 8:
 			what = "the classic end record counts another number of entries";
@@ -346,18 +340,6 @@ static void test_sweep(const unsigned char *orig, size_t len, size_t cd, const c
 	free(buf);
 }
 
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v & 0xffff);
-	put16(p + 2, v >> 16);
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /*
  * A fixture with entry 0's sizes and local header offset moved into a
  * ZIP64 extra field (as torch writes them past 4 GiB); *out is malloc'd,
@@ -383,20 +365,20 @@ static unsigned char *zip64_variant(const unsigned char *orig, size_t len, size_
 	x = b + at;
 	memcpy(b + at + 28, orig + at, len - at);
 	h = b + cd;
-	put16(x, 0x0001);
-	put16(x + 2, 24);
-	put64(x + 4, pt_le32(h + 24));
-	put64(x + 12, pt_le32(h + 20));
-	put64(x + 20, pt_le32(h + 42));
-	put32(h + 20, 0xffffffff);
-	put32(h + 24, 0xffffffff);
-	put32(h + 42, 0xffffffff);
-	put16(h + 30, 28);
+	pt_put_le16(x, 0x0001);
+	pt_put_le16(x + 2, 24);
+	pt_put_le64(x + 4, pt_le32(h + 24));
+	pt_put_le64(x + 12, pt_le32(h + 20));
+	pt_put_le64(x + 20, pt_le32(h + 42));
+	pt_put_le32(h + 20, 0xffffffff);
+	pt_put_le32(h + 24, 0xffffffff);
+	pt_put_le32(h + 42, 0xffffffff);
+	pt_put_le16(h + 30, 28);
 	e64 += 28, loc += 28, eocd += 28;
-	put64(b + e64 + 40, pt_le64(b + e64 + 40) + 28);
-	put64(b + loc + 8, pt_le64(b + loc + 8) + 28);
+	pt_put_le64(b + e64 + 40, pt_le64(b + e64 + 40) + 28);
+	pt_put_le64(b + loc + 8, pt_le64(b + loc + 8) + 28);
 	if (pt_le32(b + eocd + 12) != 0xffffffff)
-		put32(b + eocd + 12, pt_le32(b + eocd + 12) + 28);
+		pt_put_le32(b + eocd + 12, pt_le32(b + eocd + 12) + 28);
 	*outlen = len + 28;
 	*cdout = cd;
 	return b;
