@@ -31,7 +31,6 @@
 #include "pickle.h"
 #include "pickle_int.h"
 
-#include <endian.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,47 +636,6 @@ static int step(struct pt_machine *m, const struct pt_oparg *arg, size_t next,
 	return pt_pickle_fail(m, PT_ERR_PICKLE, "opcode has no handler"); /* unreachable: the table and switch agree */
 }
 
-/*
- * The arguments of most opcodes a torch pickle holds (none, or a 1- or
- * 4-byte integer) decoded in line, as pt_pickle_op_decode would: a call
- * per opcode was a tenth of a mount. 0 sends the opcode to the full decoder
- * (other layouts, and any argument cut short, which it reports).
- */
-static inline int decode_fixed(const unsigned char *buf, size_t len, size_t pos,
-			       struct pt_oparg *arg, size_t *next)
-{
-	const unsigned char *a = buf + pos + 1;
-	size_t left = len - pos - 1;
-	uint32_t v4;
-
-	*arg = (struct pt_oparg){ 0 };
-	switch (pt_pickle_ops[buf[pos]].fmt) {
-	case PT_ARG_NONE:
-		*next = pos + 1;
-		return 1;
-	case PT_ARG_U1:
-		if (left < 1)
-			return 0;
-		arg->u = a[0];
-		*next = pos + 2;
-		return 1;
-	case PT_ARG_U4:
-	case PT_ARG_I4:
-		if (left < 4)
-			return 0;
-		memcpy(&v4, a, 4);
-		v4 = le32toh(v4);
-		if (pt_pickle_ops[buf[pos]].fmt == PT_ARG_U4)
-			arg->u = v4;
-		else
-			arg->i = (int32_t)v4;
-		*next = pos + 5;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 		   const struct pt_pickle_opts *o, struct pt_value **out,
 		   size_t *consumed, struct pt_error *err)
@@ -731,7 +689,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 				     "offset %zu: unknown opcode 0x%02x", pos, m.op);
 			goto out_free;
 		}
-		if (!decode_fixed(buf, len, pos, &arg, &next) &&
+		if (!pt_pickle_op_decode_fixed(buf, len, pos, &arg, &next) &&
 		    pt_pickle_op_decode(buf, len, pos, &arg, &next, m.err))
 			goto out_free;
 		if (m.in_frame && next > m.frame_end) {

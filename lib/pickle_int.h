@@ -15,9 +15,11 @@
 #ifndef PT_PICKLE_INT_H
 #define PT_PICKLE_INT_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "error.h"
 #include "pickle.h"
@@ -54,6 +56,50 @@ struct pt_oparg {
 	const unsigned char *p, *p2;
 	size_t n, n2;
 };
+
+/*
+ * The arguments of most opcodes a torch pickle holds (none, or a 1- or
+ * 4-byte integer), decoded in line: pt_pickle_load calls this before
+ * pt_pickle_op_decode (a call per opcode was a tenth of a mount), and
+ * pt_pickle_op_decode starts with it, so each layout is decoded in one
+ * place. Returns 1 with *arg and *next set, or 0 for any other layout and
+ * for an argument cut short (pt_pickle_op_decode reports it).
+ */
+static inline int pt_pickle_op_decode_fixed(const unsigned char *buf, size_t len, size_t pos,
+					    struct pt_oparg *arg, size_t *next)
+{
+	const unsigned char *a = buf + pos + 1;
+	unsigned char fmt = pt_pickle_ops[buf[pos]].fmt;
+	size_t left = len - pos - 1;
+	uint32_t v4;
+
+	*arg = (struct pt_oparg){ 0 };
+	switch (fmt) {
+	case PT_ARG_NONE:
+		*next = pos + 1;
+		return 1;
+	case PT_ARG_U1:
+		if (left < 1)
+			return 0;
+		arg->u = a[0];
+		*next = pos + 2;
+		return 1;
+	case PT_ARG_U4:
+	case PT_ARG_I4:
+		if (left < 4)
+			return 0;
+		memcpy(&v4, a, 4);
+		v4 = le32toh(v4);
+		if (fmt == PT_ARG_U4)
+			arg->u = v4;
+		else
+			arg->i = (int32_t)v4;
+		*next = pos + 5;
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 /*
  * Decodes the argument of the opcode at buf[pos] (pos < len) and sets *next

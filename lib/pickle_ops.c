@@ -183,26 +183,16 @@ int pt_pickle_op_decode(const unsigned char *buf, size_t len, size_t pos,
 	size_t p = pos + 1, need = op->fmt < sizeof(fixed_len) ? fixed_len[op->fmt] : 0;
 	uint64_t n;
 
-	*arg = (struct pt_oparg){ 0 };
+	if (pt_pickle_op_decode_fixed(buf, len, pos, arg, next))
+		return 0;
 	if (len - p < need)
 		return decode_truncated(pos, op, need, len - p, err);
 	switch (op->fmt) {
-	case PT_ARG_NONE:
-		break;
-	case PT_ARG_U1:
-		arg->u = buf[p];
-		break;
 	case PT_ARG_U2:
 		arg->u = get_le_n(buf + p, 2);
 		break;
-	case PT_ARG_U4:
-		arg->u = get_le_n(buf + p, 4);
-		break;
 	case PT_ARG_U8:
 		arg->u = get_le_n(buf + p, 8);
-		break;
-	case PT_ARG_I4:
-		arg->i = (int32_t)(uint32_t)get_le_n(buf + p, 4);
 		break;
 	case PT_ARG_F8:
 		arg->p = buf + p;
