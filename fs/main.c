@@ -4,8 +4,15 @@
  * The checkpoint is opened and fully parsed before anything is mounted, so
  * a bad file is refused with one line on stderr and no dead mount is left.
  * Then the usual libfuse sequence: session, signal handlers (SIGINT/SIGTERM
- * unmount cleanly), mount, daemonize unless -f, and the multi-threaded loop
- * unless -s.
+ * unmount cleanly), mount, and the multi-threaded loop unless -s.
+ *
+ * Unless -f, the process forks before the open, not after the mount as
+ * fuse_daemonize() would: the parent only waits on a pipe for the child's
+ * exit status (0 once mounted) and exits with it, while the child opens,
+ * mounts, then detaches. Forking the small process costs little; forking
+ * after the open copied the page tables of its tens of megabytes, tore
+ * them down again in the parent's exit, and left every page the daemon
+ * later wrote to fault once as copy-on-write (3 ms of a 50 ms mount).
  *
  * Exit status: 0 after a clean unmount, 1 when the checkpoint cannot be
  * opened or the mount fails, 2 for a usage error.
@@ -13,6 +20,7 @@
 #include "ptfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stddef.h>
@@ -152,6 +160,66 @@ int ptfs_scan_main(int argc, char **argv)
 	return worst;
 }
 
+/*
+ * Forks. The parent waits for the child's status byte (daemon_report) and
+ * exits with it; the child returns the pipe's write end, or -1 when no
+ * fork was possible (then one process goes on, as with -f).
+ */
+static int daemon_fork(void)
+{
+	int waiter[2];
+	unsigned char status;
+	ssize_t n;
+
+	if (pipe(waiter) != 0) {
+		perror("ptfs: pipe");
+		return -1;
+	}
+	switch (fork()) {
+	case -1:
+		perror("ptfs: fork");
+		close(waiter[0]);
+		close(waiter[1]);
+		return -1;
+	case 0:
+		close(waiter[0]);
+		return waiter[1];
+	default:
+		close(waiter[1]);
+		do
+			n = read(waiter[0], &status, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(status);
+		fprintf(stderr, "ptfs: the daemon exited before mounting\n");
+		_exit(1);
+	}
+}
+
+/* Tells the waiting parent status; once mounted (0) also detaches first. */
+static void daemon_report(int fd, int status)
+{
+	unsigned char b = (unsigned char)status;
+	int nullfd;
+
+	if (status == 0) {
+		if (setsid() == -1)
+			perror("ptfs: setsid");
+		nullfd = open("/dev/null", O_RDWR);
+		if (nullfd >= 0) {
+			dup2(nullfd, 0);
+			dup2(nullfd, 1);
+			dup2(nullfd, 2);
+			if (nullfd > 2)
+				close(nullfd);
+		}
+	}
+	if (write(fd, &b, 1) != 1) {
+		/* the parent is gone; nobody is left to tell */
+	}
+	close(fd);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -164,6 +232,7 @@ int main(int argc, char *argv[])
 	struct pt_error err;
 	struct stat st;
 	int ret = 1;
+	int waiter = -1; /* the child's pipe to its waiting parent, until it reports */
 
 	/*
 	 * libzip converts every entry's DOS time with mktime(); with TZ unset
@@ -205,6 +274,8 @@ int main(int argc, char *argv[])
 		ret = 2;
 		goto out_opts;
 	}
+	if (!opts.foreground)
+		waiter = daemon_fork();
 	pt_open_opts_default(&oo);
 	pt_error_clear(&err);
 	if (cli.encoding && pt_str_encoding_parse(cli.encoding, &oo.encoding, &err) < 0) {
@@ -264,7 +335,12 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
-	fuse_daemonize(opts.foreground);
+	if (chdir("/") != 0)
+		perror("ptfs: chdir /");
+	if (waiter >= 0) {
+		daemon_report(waiter, 0);
+		waiter = -1;
+	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -311,5 +387,7 @@ out_args:
 		free(cli.maps[i]);
 	free(cli.maps);
 	fuse_opt_free_args(&args);
+	if (waiter >= 0)
+		daemon_report(waiter, ret);
 	return ret;
 }
