@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pages.h"
+
 #define SNIFF_LEN 264 /* enough for "ustar" at 257 */
 
 static const unsigned char zip_magic[4] = { 'P', 'K', 3, 4 };
@@ -142,18 +144,13 @@ int pt_container_locate(struct pt_container *c, struct pt_storage *s, struct pt_
 
 void pt_container_close(struct pt_container *c)
 {
-	size_t i;
-
 	if (!c)
 		return;
 	if (c->ops)
-		c->ops->close(c);
-	for (i = 0; i < c->nrecords; i++)
-		free(c->records[i].name);
-	free(c->records);
+		c->ops->close(c); /* the records too */
 	free(c->prefix);
-	free(c->pickle);
-	free(c->model_json);
+	pt_pages_free(c->pickle, c->pickle_len);
+	pt_pages_free(c->model_json, c->model_json_len);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

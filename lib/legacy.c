@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pages.h"
+
 #define WINDOW_MIN (64u << 10)
 #define PICKLE_MAX ((size_t)1 << 30)
 #define ARENA_LIMIT ((size_t)256 << 20)
@@ -41,25 +43,26 @@ struct legacy_priv {
 };
 
 /*
- * Reads the pickle starting at off into a malloc'd *out of *len bytes (its
+ * Reads the pickle starting at off into *out, a pages.h buffer of *len bytes (its
  * STOP included), growing the window until the scan finds the end.
  */
 static int legacy_pickle_at(struct pt_source *src, uint64_t off, const char *what,
 			    unsigned char **out, size_t *len, struct pt_error *err)
 {
 	uint64_t left = src->size - off;
-	size_t win = WINDOW_MIN, have = 0, n, end;
+	size_t win = WINDOW_MIN, have = 0, bufn = 0, n, end;
 	unsigned char *buf = NULL, *nb;
 	int r;
 
 	for (;;) {
 		n = left < win ? (size_t)left : win;
-		nb = realloc(buf, n ? n : 1);
+		nb = pt_pages_realloc(buf, bufn, n);
 		if (!nb) {
 			pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 			goto out_free;
 		}
 		buf = nb;
+		bufn = n;
 		if (pt_source_read(src, buf + have, n - have, off + have, what, err) < 0)
 			goto out_free;
 		have = n;
@@ -82,12 +85,16 @@ static int legacy_pickle_at(struct pt_source *src, uint64_t off, const char *wha
 		}
 		win *= 2;
 	}
-	nb = realloc(buf, end ? end : 1);
-	*out = nb ? nb : buf;
+	nb = pt_pages_realloc(buf, bufn, end);
+	if (!nb) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+		goto out_free;
+	}
+	*out = nb;
 	*len = end;
 	return 0;
 out_free:
-	free(buf);
+	pt_pages_free(buf, bufn);
 	return -1;
 }
 
@@ -106,7 +113,7 @@ static int legacy_load(struct pt_source *src, struct pt_arena *a, uint64_t *off,
 	ret = pt_pickle_load(a, buf, len, &o, v, &used, err);
 	if (ret < 0)
 		pt_error_prefix(err, "%s", what);
-	free(buf);
+	pt_pages_free(buf, len);
 	*off += len;
 	return ret;
 }

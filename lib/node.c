@@ -6,13 +6,17 @@
  * index. Lookup by (parent, name) is one open hash table for the whole
  * tree, chained through the nodes, doubled whenever it would hold more
  * nodes than buckets; each node keeps its hash, so doubling rehashes no
- * names. Building the tree from values is tree.c's work.
+ * names. Both arrays are pages.h buffers: a big tree's would otherwise be
+ * hundreds of 4 KiB page faults. Building the tree from values is tree.c's
+ * work.
  */
 #include "tree.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pages.h"
 
 /*
  * A node keeps this hash, so that a rehash or a failed compare costs no
@@ -29,11 +33,11 @@ static uint32_t name_hash(const struct pt_tree *t, const struct pt_node *dir, co
 static int rehash(struct pt_tree *t, struct pt_error *err)
 {
 	size_t nb = t->nbuckets ? t->nbuckets * 2 : 1024, i;
-	struct pt_node **b = calloc(nb, sizeof(*b));
+	struct pt_node **b = pt_pages_alloc(nb * sizeof(*b));
 
 	if (!b)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
-	free(t->buckets);
+	pt_pages_free(t->buckets, t->nbuckets * sizeof(*b));
 	t->buckets = b;
 	t->nbuckets = nb;
 	for (i = 1; i < t->nnodes; i++) { /* the root is never looked up */
@@ -92,7 +96,8 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 		       NULL;
 	if (t->nnodes == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct pt_node **nn = realloc(t->nodes, cap * sizeof(*nn));
+		struct pt_node **nn = pt_pages_realloc(t->nodes, t->cap * sizeof(*nn),
+						       cap * sizeof(*nn));
 
 		if (!nn)
 			return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
@@ -169,7 +174,7 @@ void pt_tree_free(struct pt_tree *t)
 	if (!t)
 		return;
 	pt_arena_release(&t->arena);
-	free(t->nodes);
-	free(t->buckets);
+	pt_pages_free(t->nodes, t->cap * sizeof(*t->nodes));
+	pt_pages_free(t->buckets, t->nbuckets * sizeof(*t->buckets));
 	free(t);
 }

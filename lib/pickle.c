@@ -35,12 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "hash.h"
+#include "pages.h"
 
 #define PROTO_MAX 5
-#define MEMO_MAP_MIN (64 * 1024) /* bytes of dense memo from which it is mapped */
 
 static const struct pt_pickle_hooks no_hooks;
 
@@ -193,33 +192,22 @@ static struct pt_memo_slot *memo_slot(const struct pt_machine *m, uint64_t key)
 
 /*
  * Reserves the dense array: one slot per byte of the pickle (an index per
- * opcode at most), max_memo at most. A big one is mapped, not allocated: its
- * pages stay unbacked until an index on them is stored, so it never moves,
- * is never copied and costs what the PUTs touch. Without it (mmap refused)
- * the hash table takes every index.
+ * opcode at most), max_memo at most. A big one is mapped (pages.h), not
+ * allocated: its pages stay unbacked until an index on them is stored, so
+ * it never moves, is never copied and costs what the PUTs touch. Without
+ * it (out of memory) the hash table takes every index.
  */
 static void memo_dense_init(struct pt_machine *m)
 {
 	size_t n = m->len < m->lim->max_memo ? m->len + 1 : m->lim->max_memo;
-	void *p;
 
-	if (n * sizeof(*m->dense) < MEMO_MAP_MIN) {
-		m->dense = calloc(n, sizeof(*m->dense));
-	} else {
-		p = mmap(NULL, n * sizeof(*m->dense), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		m->dense = p == MAP_FAILED ? NULL : p;
-		m->dense_mapped = m->dense != NULL;
-	}
+	m->dense = pt_pages_alloc(n * sizeof(*m->dense));
 	m->ndense = m->dense ? n : 0;
 }
 
 static void memo_dense_free(struct pt_machine *m)
 {
-	if (m->dense_mapped)
-		munmap(m->dense, m->ndense * sizeof(*m->dense));
-	else
-		free(m->dense);
+	pt_pages_free(m->dense, m->ndense * sizeof(*m->dense));
 }
 
 static int memo_put(struct pt_machine *m, uint64_t idx, struct pt_value *v)

@@ -133,8 +133,7 @@ struct pt_machine {
 	size_t *marks;
 	size_t nmarks, mcap;
 	struct pt_value **dense; /* memo indices 0 .. ndense - 1; NULL where never stored */
-	size_t ndense;
-	bool dense_mapped;       /* dense is an mmap of ndense slots, else malloc'd */
+	size_t ndense;           /* pt_pages_alloc'd */
 	struct pt_memo_slot *memo; /* the other indices */
 	size_t nmemo, memocap;     /* nmemo counts both */
 	uint64_t memoseed;

@@ -1,13 +1,12 @@
 /*
  * value.c - the arena and the symbolic values of one pickle load.
  *
- * The arena hands out zeroed memory from 64 KiB calloc'd blocks (larger
- * requests get a block of their own; nothing is handed out twice, so a
- * block is zeroed once; past 256 KiB an arena's blocks are 2 MiB mappings
- * marked for transparent huge pages, a page fault each instead of 512)
- * and frees it all at once, so nothing
- * here ever walks a value graph to free it: a 100000-deep nested list or a
- * list that contains itself costs no recursion at all.
+ * The arena hands out zeroed memory from 64 KiB blocks (larger requests
+ * get a block of their own; nothing is handed out twice, so a block is
+ * zeroed once; past 256 KiB an arena's blocks are 2 MiB of huge pages from
+ * pages.h, a page fault each instead of 512) and frees it all at once, so
+ * nothing here ever walks a value graph to free it: a 100000-deep nested
+ * list or a list that contains itself costs no recursion at all.
  *
  * Sequences and dicts grow geometrically inside the arena; the old array
  * is simply left behind, which at most doubles their footprint.
@@ -26,13 +25,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "hash.h"
+#include "pages.h"
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_ALIGN 16
-#define ARENA_HUGE ((size_t)2 << 20) /* a huge page */
 #define ARENA_HUGE_FROM ((size_t)256 << 10) /* an arena this big gets huge blocks */
 
 /*
@@ -56,7 +54,6 @@
 struct pt_arena_block {
 	struct pt_arena_block *next;
 	size_t cap, used;
-	bool mapped; /* a huge block: munmap, not free */
 	max_align_t data[];
 };
 
@@ -83,39 +80,10 @@ void pt_arena_release(struct pt_arena *a)
 	for (b = a->head; b; b = next) {
 		next = b->next;
 		arena_unpoison(b->data, b->cap);
-		if (b->mapped)
-			munmap(b, ARENA_HUGE);
-		else
-			free(b);
+		pt_pages_free(b, sizeof(*b) + b->cap);
 	}
 	a->head = NULL;
 	a->used = 0;
-}
-
-/*
- * A zeroed 2 MiB block on a 2 MiB boundary, marked for transparent huge
- * pages: a big arena then takes one page fault per 2 MiB, not 512 (faults
- * were a third of a 20,000-tensor open). NULL when mmap fails.
- */
-static struct pt_arena_block *block_huge(void)
-{
-	unsigned char *p = mmap(NULL, 2 * ARENA_HUGE, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q;
-	struct pt_arena_block *b;
-	size_t head;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	q = (unsigned char *)(((uintptr_t)p + ARENA_HUGE - 1) & ~(uintptr_t)(ARENA_HUGE - 1));
-	head = (size_t)(q - p);
-	if (head)
-		munmap(p, head);
-	munmap(q + ARENA_HUGE, ARENA_HUGE - head);
-	madvise(q, ARENA_HUGE, MADV_HUGEPAGE); /* advice: fine to fail */
-	b = (struct pt_arena_block *)q;
-	b->cap = ARENA_HUGE - sizeof(*b);
-	b->mapped = true;
-	return b;
 }
 
 /* Hands out need bytes from b, the head block or the block made for them. */
@@ -147,14 +115,16 @@ static __attribute__((noinline)) void *arena_grow(struct pt_arena *a, size_t n, 
 	bool own = need > ARENA_BLOCK / 4;
 	size_t cap;
 
-	nb = !own && a->used >= ARENA_HUGE_FROM ? block_huge() : NULL;
-	if (!nb) {
-		cap = own ? need : ARENA_BLOCK;
-		/* zeroed once per block: cheaper than a memset per small value */
-		nb = calloc(1, sizeof(*nb) + cap);
-		if (nb)
-			nb->cap = cap;
-	}
+	if (own)
+		cap = need;
+	else if (a->used >= ARENA_HUGE_FROM)
+		cap = PT_PAGES_HUGE - sizeof(*nb);
+	else
+		cap = ARENA_BLOCK;
+	/* zeroed once per block: cheaper than a memset per small value */
+	nb = cap <= SIZE_MAX - sizeof(*nb) ? pt_pages_alloc(sizeof(*nb) + cap) : NULL;
+	if (nb)
+		nb->cap = cap;
 	if (!nb) {
 		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
 		return NULL;

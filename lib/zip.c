@@ -41,6 +41,7 @@
 #include <zip.h>
 
 #include "hash.h"
+#include "pages.h"
 #include "zipdir.h"
 
 #define PICKLE_MAX (1ULL << 30) /* data.pkl */
@@ -53,11 +54,19 @@ struct zr_slot {
 	uint32_t idx1;
 };
 
+/*
+ * The records, their local header offsets, the name table and the names
+ * share one pages.h block: a fresh process pays per page it touches, and
+ * these are touched once each while the directory is read.
+ */
 struct zr_priv {
+	void *tables;          /* c->records, lho, slots and the names */
+	size_t tables_len;
 	uint64_t *lho;         /* local header offset of records[i] */
 	struct zr_slot *slots; /* open addressing by name, linear probing */
 	size_t mask;           /* slots - 1, a power of two minus one */
 	uint64_t seed;         /* of the name hash, from the table's address */
+	char *names, *names_end; /* the next record's name goes at names */
 };
 
 /*
@@ -241,13 +250,17 @@ static bool zr_in_prefix(const struct pt_container *c, const char *name)
 	return strncmp(name, c->prefix, plen) == 0 && name[plen] == '/';
 }
 
-/* Takes the prefix from entry 0's name and allocates for n records. */
-static int zr_prepare(struct pt_container *c, const char *name, size_t n,
+/*
+ * Takes the prefix from entry 0's name and allocates for the directory's
+ * n records, whose names (before the prefix is cut) total names bytes.
+ */
+static int zr_prepare(struct pt_container *c, const char *name, size_t n, size_t names,
 		      struct pt_error *err)
 {
 	struct zr_priv *p = c->priv;
 	const char *slash;
-	size_t cap;
+	size_t cap, rec_len, lho_len, slots_len;
+	unsigned char *t;
 
 	if (n == 0)
 		return pt_error_set(err, PT_ERR_FORMAT, "empty zip archive");
@@ -257,16 +270,34 @@ static int zr_prepare(struct pt_container *c, const char *name, size_t n,
 				    "zip member '%s' is not in a subdirectory (torch requires an archive directory)",
 				    name);
 	c->prefix = strndup(name, (size_t)(slash - name));
-	c->records = calloc(n, sizeof(*c->records));
-	p->lho = calloc(n, sizeof(*p->lho));
 	for (cap = 16; cap < 2 * n; cap *= 2)
 		;
-	p->slots = calloc(cap, sizeof(*p->slots));
+	/* n and names are bounded by the directory's 1 GiB: no product overflows */
+	rec_len = n * sizeof(*c->records);
+	lho_len = n * sizeof(*p->lho);
+	slots_len = cap * sizeof(*p->slots);
+	p->tables_len = rec_len + lho_len + slots_len + names + n;
+	p->tables = t = pt_pages_alloc(p->tables_len);
+	if (!c->prefix || !t)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	c->records = (struct pt_record *)t;
+	p->lho = (uint64_t *)(t + rec_len);
+	p->slots = (struct zr_slot *)(t + rec_len + lho_len);
+	p->names = (char *)t + rec_len + lho_len + slots_len;
+	p->names_end = (char *)t + p->tables_len;
 	p->mask = cap - 1;
 	p->seed = pt_hash_seed(p->slots);
-	if (!c->prefix || !c->records || !p->lho || !p->slots)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	return 0;
+}
+
+/* The bytes of the names of cd's entries. */
+static size_t zr_names_len(const struct pt_zipdir *cd)
+{
+	size_t i, sum = 0;
+
+	for (i = 0; i < cd->n; i++)
+		sum += cd->e[i].nlen;
+	return sum;
 }
 
 /*
@@ -279,7 +310,7 @@ static int zr_add(struct pt_container *c, const char *name, const struct pt_zipd
 {
 	struct zr_priv *p = c->priv;
 	struct pt_record *r = &c->records[c->nrecords];
-	size_t plen = strlen(c->prefix);
+	size_t plen = strlen(c->prefix), nlen;
 
 	if (!zr_in_prefix(c, name))
 		return 0;
@@ -294,9 +325,11 @@ static int zr_add(struct pt_container *c, const char *name, const struct pt_zipd
 	if (r->csize > c->src->size)
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "zip member %s: data extends past the end of the file", name);
-	r->name = strdup(name + plen + 1);
-	if (!r->name)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+	nlen = strlen(name + plen + 1);
+	if (nlen >= (size_t)(p->names_end - p->names)) /* the walk's names and libzip's agree */
+		return pt_error_set(err, PT_ERR_FORMAT, "zip member %s: name longer than the directory's", name);
+	r->name = memcpy(p->names, name + plen + 1, nlen + 1);
+	p->names += nlen + 1;
 	p->lho[c->nrecords] = e->lho;
 	c->nrecords++;
 	return 0;
@@ -330,7 +363,7 @@ static int zr_collect_plain(struct pt_container *c, const struct pt_zipdir *cd,
 	int ret = -1;
 
 	if (cd->n == 0)
-		return zr_prepare(c, "", 0, err);
+		return zr_prepare(c, "", 0, 0, err);
 	for (i = 0; i < cd->n; i++) {
 		const struct pt_zipdir_entry *e = &cd->e[i];
 
@@ -346,7 +379,7 @@ static int zr_collect_plain(struct pt_container *c, const struct pt_zipdir *cd,
 		}
 		memcpy(name, e->name, e->nlen);
 		name[e->nlen] = '\0';
-		if ((i == 0 && zr_prepare(c, name, (size_t)cd->n, err) < 0) ||
+		if ((i == 0 && zr_prepare(c, name, (size_t)cd->n, zr_names_len(cd), err) < 0) ||
 		    zr_add(c, name, e, NULL, err) < 0)
 			goto out;
 	}
@@ -373,7 +406,7 @@ static int zr_collect_libzip(struct pt_container *c, zip_t *za, const struct pt_
 	name = n ? zip_get_name(za, 0, ZIP_FL_ENC_RAW) : "";
 	if (!name)
 		return zr_error_map(zip_get_error(za), "zip member 0", err);
-	if (zr_prepare(c, name, (size_t)n, err) < 0)
+	if (zr_prepare(c, name, (size_t)n, zr_names_len(cd), err) < 0)
 		return -1;
 	for (i = 0; i < (size_t)n; i++) {
 		name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
@@ -491,7 +524,7 @@ static int zr_inflate(struct pt_container *c, zip_t *za, struct pt_record *r,
 	return ret;
 }
 
-/* Reads the whole of r (at most max bytes) into a malloc'd buffer *out. */
+/* Reads the whole of r (at most max bytes) into *out, a pages.h buffer of r->size bytes. */
 static int zr_read_record(struct pt_container *c, zip_t *za, struct pt_record *r,
 			   uint64_t max, unsigned char **out, struct pt_error *err)
 {
@@ -509,14 +542,14 @@ static int zr_read_record(struct pt_container *c, zip_t *za, struct pt_record *r
 				    "zip member %s/%s is %llu bytes, more than the %llu-byte limit",
 				    c->prefix, r->name, (unsigned long long)r->size,
 				    (unsigned long long)max);
-	buf = malloc(r->size ? (size_t)r->size : 1);
+	buf = pt_pages_alloc((size_t)r->size);
 	if (!buf)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	snprintf(what, sizeof(what), "zip member %s/%s", c->prefix, r->name);
 	if (r->method == 0 ? pt_source_read(c->src, buf, (size_t)r->size, r->offset,
 					    what, err) :
 			     zr_inflate(c, za, r, buf, err)) {
-		free(buf);
+		pt_pages_free(buf, (size_t)r->size);
 		return -1;
 	}
 	*out = buf;
@@ -540,7 +573,7 @@ static int zr_read_byteorder(struct pt_container *c, zip_t *za,
 		ret = pt_error_set(err, PT_ERR_FORMAT, "byteorder record says '%s'",
 				   show);
 	}
-	free(buf);
+	pt_pages_free(buf, (size_t)r->size);
 	return ret;
 }
 
@@ -568,7 +601,7 @@ static int zr_read_version(struct pt_container *c, zip_t *za,
 				   r->name, show);
 	}
 	c->version = (unsigned)v;
-	free(buf);
+	pt_pages_free(buf, (size_t)r->size);
 	return ret;
 }
 
@@ -733,8 +766,9 @@ static void zr_close(struct pt_container *c)
 
 	if (!p)
 		return;
-	free(p->lho);
-	free(p->slots);
+	pt_pages_free(p->tables, p->tables_len);
+	c->records = NULL;
+	c->nrecords = 0;
 	free(p);
 	c->priv = NULL;
 }

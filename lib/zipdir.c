@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pages.h"
+
 #define CD_MAX (1ULL << 30) /* central directory bytes */
 #define EOCD_LEN 22
 #define EOCD_SEARCH (EOCD_LEN + 65535)
@@ -221,8 +223,9 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error 
 		return pt_error_set(err, PT_ERR_LIMIT,
 				    "central directory of %llu bytes exceeds the 1 GiB limit",
 				    (unsigned long long)cd->size);
-	cd->buf = malloc(cd->size ? (size_t)cd->size : 1);
-	cd->e = calloc(cd->n ? (size_t)cd->n : 1, sizeof(*cd->e));
+	/* n <= size / 46 and size <= 1 GiB: no product overflows */
+	cd->buf = pt_pages_alloc((size_t)cd->size);
+	cd->e = pt_pages_alloc((size_t)cd->n * sizeof(*cd->e));
 	if (!cd->buf || !cd->e)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	if (pt_source_read(src, cd->buf, (size_t)cd->size, cd->off, "zip central directory",
@@ -277,8 +280,8 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error 
 
 void pt_zipdir_free(struct pt_zipdir *d)
 {
-	free(d->e);
-	free(d->buf);
+	pt_pages_free(d->e, (size_t)d->n * sizeof(*d->e));
+	pt_pages_free(d->buf, (size_t)d->size);
 	d->e = NULL;
 	d->buf = NULL;
 }
