@@ -274,18 +274,7 @@ static int put(struct pt_machine *m, uint64_t idx)
 struct pt_value *pt_pickle_make_seq(struct pt_machine *m, enum pt_vkind kind,
 				    struct pt_value *const *items, size_t n)
 {
-	struct pt_value *v = pt_value_new(m->a, kind, m->err);
-
-	if (!v)
-		return NULL;
-	if (n) {
-		v->u.seq.v = pt_arena_alloc(m->a, n * sizeof(*items), m->err);
-		if (!v->u.seq.v)
-			return NULL;
-		memcpy(v->u.seq.v, items, n * sizeof(*items));
-	}
-	v->u.seq.n = v->u.seq.cap = n;
-	return v;
+	return pt_value_seq(m->a, kind, items, n, m->err);
 }
 
 /* Tells the tuple hook where each item of a new tuple came from. */

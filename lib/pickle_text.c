@@ -285,15 +285,7 @@ int pt_pickle_text_index(struct pt_machine *m, const unsigned char *p, size_t n,
 struct pt_value *pt_pickle_bytes_value(struct pt_machine *m, enum pt_vkind kind,
 				       const unsigned char *p, size_t n)
 {
-	struct pt_value *v = pt_value_new(m->a, kind, m->err);
-
-	if (!v)
-		return NULL;
-	v->u.s.p = pt_arena_strndup(m->a, (const char *)p, n, m->err);
-	if (!v->u.s.p)
-		return NULL;
-	v->u.s.len = n;
-	return v;
+	return pt_value_bytes(m->a, kind, (const char *)p, n, m->err);
 }
 
 static struct pt_value *str_value(struct pt_machine *m, const unsigned char *p,

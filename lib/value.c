@@ -30,7 +30,7 @@
 #include "pages.h"
 
 #define ARENA_BLOCK (64 * 1024)
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN PT_ARENA_ALIGN
 #define ARENA_HUGE_FROM ((size_t)256 << 10) /* an arena this big gets huge blocks */
 
 /*
@@ -53,7 +53,7 @@
 
 struct pt_arena_block {
 	struct pt_arena_block *next;
-	size_t cap, used;
+	size_t cap;
 	max_align_t data[];
 };
 
@@ -67,6 +67,7 @@ struct pt_vdict_index {
 void pt_arena_init(struct pt_arena *a, size_t limit)
 {
 	a->head = NULL;
+	a->next = a->end = NULL;
 	a->used = 0;
 	a->limit = limit;
 }
@@ -83,18 +84,8 @@ void pt_arena_release(struct pt_arena *a)
 		pt_pages_free(b, sizeof(*b) + b->cap);
 	}
 	a->head = NULL;
+	a->next = a->end = NULL;
 	a->used = 0;
-}
-
-/* Hands out need bytes from b, the head block or the block made for them. */
-static inline void *arena_take(struct pt_arena *a, struct pt_arena_block *b, size_t need)
-{
-	unsigned char *p = (unsigned char *)b->data + b->used;
-
-	b->used += need;
-	a->used += need;
-	arena_unpoison(p, need - ARENA_REDZONE);
-	return p;
 }
 
 static __attribute__((cold, noinline)) void *arena_refuse(struct pt_arena *a, size_t n,
@@ -107,45 +98,12 @@ static __attribute__((cold, noinline)) void *arena_refuse(struct pt_arena *a, si
 	return NULL;
 }
 
-/* A new block for need bytes, out of line: the common path only bumps a pointer. */
-static __attribute__((noinline)) void *arena_grow(struct pt_arena *a, size_t n, size_t need,
-						  struct pt_error *err)
+void *pt_arena_alloc_slow(struct pt_arena *a, size_t n, struct pt_error *err)
 {
-	struct pt_arena_block *b = a->head, *nb;
-	bool own = need > ARENA_BLOCK / 4;
-	size_t cap;
-
-	if (own)
-		cap = need;
-	else if (a->used >= ARENA_HUGE_FROM)
-		cap = PT_PAGES_HUGE - sizeof(*nb);
-	else
-		cap = ARENA_BLOCK;
-	/* zeroed once per block: cheaper than a memset per small value */
-	nb = cap <= SIZE_MAX - sizeof(*nb) ? pt_pages_alloc(sizeof(*nb) + cap) : NULL;
-	if (nb)
-		nb->cap = cap;
-	if (!nb) {
-		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
-		return NULL;
-	}
-	nb->used = 0;
-	arena_poison(nb->data, nb->cap);
-	/* A block of its own goes behind the head, whose free space stays usable. */
-	if (b && own) {
-		nb->next = b->next;
-		b->next = nb;
-	} else {
-		nb->next = b;
-		a->head = nb;
-	}
-	return arena_take(a, nb, need);
-}
-
-void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
-{
-	struct pt_arena_block *b = a->head;
-	size_t need;
+	struct pt_arena_block *nb;
+	size_t need, cap;
+	unsigned char *p;
+	bool own;
 
 	if (n > SIZE_MAX / 2)
 		return arena_refuse(a, n, err);
@@ -155,9 +113,46 @@ void *pt_arena_alloc(struct pt_arena *a, size_t n, struct pt_error *err)
 	need += ARENA_REDZONE;
 	if (a->limit && (need > a->limit || a->used > a->limit - need))
 		return arena_refuse(a, n, err);
-	if (!b || b->cap - b->used < need)
-		return arena_grow(a, n, need, err);
-	return arena_take(a, b, need);
+	if (need <= (size_t)(a->end - a->next)) {
+		p = a->next;
+		a->next += need;
+		a->used += need;
+		arena_unpoison(p, need - ARENA_REDZONE);
+		return p;
+	}
+	own = need > ARENA_BLOCK / 4;
+	if (own)
+		cap = need;
+	else if (a->used >= ARENA_HUGE_FROM)
+		cap = PT_PAGES_HUGE - sizeof(*nb);
+	else
+		cap = ARENA_BLOCK;
+	/* zeroed once per block: cheaper than a memset per small value */
+	nb = cap <= SIZE_MAX - sizeof(*nb) ? pt_pages_alloc(sizeof(*nb) + cap) : NULL;
+	if (!nb) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", n);
+		return NULL;
+	}
+	nb->cap = cap;
+	arena_poison(nb->data, nb->cap);
+	if (own && a->head) {
+		/* a block of its own goes behind the head, whose free bytes stay in use */
+		nb->next = a->head->next;
+		a->head->next = nb;
+		p = (unsigned char *)nb->data;
+	} else {
+		nb->next = a->head;
+		a->head = nb;
+		p = (unsigned char *)nb->data;
+		a->next = p + need;
+		a->end = p + cap;
+	}
+	a->used += need;
+	/* the in-line path checks only next..end: cut it where the limit is */
+	if (a->limit && (size_t)(a->end - a->next) > a->limit - a->used)
+		a->end = a->next + (a->limit - a->used);
+	arena_unpoison(p, need - ARENA_REDZONE);
+	return p;
 }
 
 char *pt_arena_strndup(struct pt_arena *a, const char *s, size_t len,
@@ -237,17 +232,52 @@ struct pt_value *pt_value_int(struct pt_arena *a, int64_t i, struct pt_error *er
 	return v;
 }
 
+struct pt_value *pt_value_bytes(struct pt_arena *a, enum pt_vkind kind, const char *s,
+				size_t len, struct pt_error *err)
+{
+	size_t head = value_size(kind);
+	struct pt_value *v;
+
+	if (len > SIZE_MAX / 2) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu bytes", len);
+		return NULL;
+	}
+	v = pt_arena_alloc(a, head + len + 1, err); /* the bytes right after the value */
+	if (!v)
+		return NULL;
+	v->kind = kind;
+	v->u.s.p = (char *)v + head;
+	if (len)
+		memcpy(v->u.s.p, s, len);
+	v->u.s.len = len; /* the arena zeroed the NUL */
+	return v;
+}
+
 struct pt_value *pt_value_str(struct pt_arena *a, const char *s, size_t len,
 			      struct pt_error *err)
 {
-	struct pt_value *v = pt_value_new(a, PT_V_STR, err);
+	return pt_value_bytes(a, PT_V_STR, s, len, err);
+}
 
+struct pt_value *pt_value_seq(struct pt_arena *a, enum pt_vkind kind,
+			      struct pt_value *const *items, size_t n, struct pt_error *err)
+{
+	size_t head = value_size(kind);
+	struct pt_value *v;
+
+	if (n > (SIZE_MAX / 2 - head) / sizeof(*items)) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory allocating %zu items", n);
+		return NULL;
+	}
+	v = pt_arena_alloc(a, head + n * sizeof(*items), err); /* the items right after */
 	if (!v)
 		return NULL;
-	v->u.s.p = pt_arena_strndup(a, s, len, err);
-	if (!v->u.s.p)
-		return NULL;
-	v->u.s.len = len;
+	v->kind = kind;
+	if (n) {
+		v->u.seq.v = (struct pt_value **)((char *)v + head);
+		memcpy(v->u.seq.v, items, n * sizeof(*items));
+	}
+	v->u.seq.n = v->u.seq.cap = n;
 	return v;
 }
 
