@@ -50,6 +50,14 @@ static void fill_attr(struct ptfs *fs, const struct pt_node *n, struct stat *st)
 	case PT_NODE_DIR:
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
+		/*
+		 * glibc sizes readdir's getdents buffer from this (32 KiB at
+		 * least), and the kernel's first READDIRPLUS of a directory
+		 * fills that buffer: 128 KiB made ~820 inodes for a plain
+		 * `ls` of a 2,000-folder root (3.6 ms of kernel time), 4 KiB
+		 * makes ~200 and the rest comes as plain READDIR.
+		 */
+		st->st_blksize = 4096;
 		break;
 	case PT_NODE_LINK:
 		st->st_mode = S_IFLNK | 0777;
