@@ -65,7 +65,8 @@ int pt_rules_add_option(struct pt_rules *r, const char *value, struct pt_error *
 
 /*
  * Sets (tag non-NULL) or drops (tag NULL) the override of storage s. An
- * invalid tag gives -1 with PT_ERR_INVAL and changes nothing.
+ * invalid tag gives -1 with PT_ERR_INVAL and changes nothing; so does
+ * PT_ERR_NOMEM from the first override, which indexes the tree's tensors.
  */
 int pt_rules_override(struct pt_rules *r, struct pt_storage *s, const char *tag,
 		      struct pt_error *err);
