@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "pages.h"
+#include "zipdir.h"
 
 #define SNIFF_LEN 264 /* enough for "ustar" at 257 */
 
@@ -108,6 +109,17 @@ struct pt_container *pt_container_open_with(struct pt_source *src, unsigned flag
 		return NULL;
 	}
 	return c;
+}
+
+int pt_container_guess_pickle(struct pt_source *src, unsigned char **buf, size_t *len)
+{
+	unsigned char head[sizeof(zip_magic)];
+	struct pt_error err;
+
+	if (src->size < sizeof(head) || pt_source_read(src, head, sizeof(head), 0, "", &err) < 0 ||
+	    memcmp(head, zip_magic, sizeof(head)) != 0)
+		return 0;
+	return pt_zipdir_guess_pickle(src, buf, len);
 }
 
 const struct pt_record *pt_container_find(const struct pt_container *c,

@@ -98,6 +98,17 @@ struct pt_container *pt_container_open_with(struct pt_source *src, unsigned flag
 const struct pt_record *pt_container_find(const struct pt_container *c,
 					  const char *name);
 
+/*
+ * A guess at the main pickle made without reading the whole directory, so
+ * that it can run while another thread opens the container: a zip whose
+ * directory starts with "<prefix>/data.pkl" stored (torch.save's order)
+ * gives 1 and *buf, a pages.h buffer of *len bytes the caller frees with
+ * pt_pages_free(*buf, *len). Anything else, and any failure, gives 0.
+ * Never an authority: the caller must find the same bytes in the opened
+ * container's pickle before trusting what it made of them.
+ */
+int pt_container_guess_pickle(struct pt_source *src, unsigned char **buf, size_t *len);
+
 /* Binds storages; see ops->bind. */
 int pt_container_bind(struct pt_container *c, struct pt_torch *t,
 		      struct pt_error *err);

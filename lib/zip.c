@@ -250,16 +250,13 @@ static bool zr_in_prefix(const struct pt_container *c, const char *name)
 	return strncmp(name, c->prefix, plen) == 0 && name[plen] == '/';
 }
 
-/*
- * Takes the prefix from entry 0's name and allocates for the directory's
- * n records, whose names (before the prefix is cut) total names bytes.
- */
-static int zr_prepare(struct pt_container *c, const char *name, size_t n, size_t names,
-		      struct pt_error *err)
+/* Takes the prefix from entry 0's name and allocates for cd's n records. */
+static int zr_prepare(struct pt_container *c, const char *name, size_t n,
+		      const struct pt_zipdir *cd, struct pt_error *err)
 {
 	struct zr_priv *p = c->priv;
 	const char *slash;
-	size_t cap, rec_len, lho_len, slots_len;
+	size_t cap, rec_len, lho_len, slots_len, names = 0, i;
 	unsigned char *t;
 
 	if (n == 0)
@@ -272,6 +269,8 @@ static int zr_prepare(struct pt_container *c, const char *name, size_t n, size_t
 	c->prefix = strndup(name, (size_t)(slash - name));
 	for (cap = 16; cap < 2 * n; cap *= 2)
 		;
+	for (i = 0; i < cd->n; i++)
+		names += cd->e[i].nlen;
 	/* n and names are bounded by the directory's 1 GiB: no product overflows */
 	rec_len = n * sizeof(*c->records);
 	lho_len = n * sizeof(*p->lho);
@@ -288,16 +287,6 @@ static int zr_prepare(struct pt_container *c, const char *name, size_t n, size_t
 	p->mask = cap - 1;
 	p->seed = pt_hash_seed(p->slots);
 	return 0;
-}
-
-/* The bytes of the names of cd's entries. */
-static size_t zr_names_len(const struct pt_zipdir *cd)
-{
-	size_t i, sum = 0;
-
-	for (i = 0; i < cd->n; i++)
-		sum += cd->e[i].nlen;
-	return sum;
 }
 
 /*
@@ -363,7 +352,7 @@ static int zr_collect_plain(struct pt_container *c, const struct pt_zipdir *cd,
 	int ret = -1;
 
 	if (cd->n == 0)
-		return zr_prepare(c, "", 0, 0, err);
+		return zr_prepare(c, "", 0, cd, err);
 	for (i = 0; i < cd->n; i++) {
 		const struct pt_zipdir_entry *e = &cd->e[i];
 
@@ -379,7 +368,7 @@ static int zr_collect_plain(struct pt_container *c, const struct pt_zipdir *cd,
 		}
 		memcpy(name, e->name, e->nlen);
 		name[e->nlen] = '\0';
-		if ((i == 0 && zr_prepare(c, name, (size_t)cd->n, zr_names_len(cd), err) < 0) ||
+		if ((i == 0 && zr_prepare(c, name, (size_t)cd->n, cd, err) < 0) ||
 		    zr_add(c, name, e, NULL, err) < 0)
 			goto out;
 	}
@@ -406,7 +395,7 @@ static int zr_collect_libzip(struct pt_container *c, zip_t *za, const struct pt_
 	name = n ? zip_get_name(za, 0, ZIP_FL_ENC_RAW) : "";
 	if (!name)
 		return zr_error_map(zip_get_error(za), "zip member 0", err);
-	if (zr_prepare(c, name, (size_t)n, zr_names_len(cd), err) < 0)
+	if (zr_prepare(c, name, (size_t)n, cd, err) < 0)
 		return -1;
 	for (i = 0; i < (size_t)n; i++) {
 		name = zip_get_name(za, i, ZIP_FL_ENC_RAW);

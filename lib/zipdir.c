@@ -6,6 +6,9 @@
  * ZIP64 end record, whose counts and offsets then win. The directory must
  * lie before its end record and hold at least 46 bytes per declared entry,
  * so a lying count cannot make us allocate more than the file justifies.
+ * pt_zipdir_first and pt_zipdir_guess_pickle read the same end records but
+ * only the first entry: a guess for checkpoint.c to start the pickle with,
+ * which the full walk then confirms or overrules.
  */
 #define _GNU_SOURCE /* memmem */
 #include "zipdir.h"
@@ -21,6 +24,8 @@
 #define LOC64_LEN 20
 #define EOCD64_LEN 56
 #define CDH_LEN 46
+#define LFH_LEN 30
+#define GUESS_MAX (1ULL << 30) /* data.pkl bytes, as zip.c allows */
 #define U32_MAX 0xffffffffULL
 #define U16_MAX 0xffffULL
 #define GPBF_DESCRIPTOR 0x0008
@@ -276,6 +281,77 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error 
 	}
 	cd->plain = cd->plain && at == cd->size;
 	return 0;
+}
+
+int pt_zipdir_first(struct pt_source *src, struct pt_zipdir_entry *e, char *name, size_t cap,
+		    struct pt_error *err)
+{
+	struct pt_zipdir d = { 0 };
+	unsigned char h[CDH_LEN], x[256]; /* torch's extra is a ZIP64 one of 28 bytes at most */
+	size_t nlen, xlen;
+	bool plain = true;
+
+	if (cd_locate(src, &d, err) < 0)
+		return -1;
+	if (d.n == 0 || d.size < CDH_LEN)
+		return 0;
+	if (pt_source_read(src, h, CDH_LEN, d.off, "zip central directory", err) < 0)
+		return -1;
+	nlen = pt_le16(h + 28);
+	xlen = pt_le16(h + 30);
+	if (memcmp(h, "PK\1\2", 4) != 0 || nlen > cap || xlen > sizeof(x) ||
+	    d.size - CDH_LEN < nlen + xlen)
+		return 0;
+	if (pt_source_read(src, name, nlen, d.off + CDH_LEN, "zip central directory", err) < 0 ||
+	    pt_source_read(src, x, xlen, d.off + CDH_LEN + nlen, "zip central directory", err) < 0)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	e->name = name;
+	e->nlen = nlen;
+	e->flags = pt_le16(h + 8);
+	e->method = pt_le16(h + 10);
+	e->crc = pt_le32(h + 16);
+	e->csize = pt_le32(h + 20);
+	e->size = pt_le32(h + 24);
+	e->lho = pt_le32(h + 42);
+	return cd_entry_zip64(x, xlen, e, &plain) < 0 ? 0 : 1;
+}
+
+int pt_zipdir_guess_pickle(struct pt_source *src, unsigned char **buf, size_t *len)
+{
+	struct pt_zipdir_entry e;
+	struct pt_error err;
+	char name[1024], lname[sizeof(name)];
+	unsigned char h[LFH_LEN], *b;
+	const char *slash;
+	uint64_t off;
+
+	if (pt_zipdir_first(src, &e, name, sizeof(name), &err) != 1)
+		return 0;
+	slash = memchr(name, '/', e.nlen);
+	if (!slash || slash == name || (size_t)(name + e.nlen - slash) != sizeof("/data.pkl") - 1 ||
+	    memcmp(slash, "/data.pkl", sizeof("/data.pkl") - 1) != 0)
+		return 0;
+	if (e.method != 0 || e.csize != e.size || e.size > GUESS_MAX || e.size > src->size ||
+	    e.lho > src->size || pt_source_read(src, h, LFH_LEN, e.lho, "", &err) < 0 ||
+	    memcmp(h, "PK\3\4", 4) != 0 ||
+	    pt_le16(h + 26) != e.nlen ||
+	    pt_source_read(src, lname, e.nlen, e.lho + LFH_LEN, "", &err) < 0 ||
+	    memcmp(lname, name, e.nlen) != 0)
+		return 0;
+	off = e.lho + LFH_LEN + e.nlen + pt_le16(h + 28);
+	if (off > src->size || e.size > src->size - off)
+		return 0;
+	b = pt_pages_alloc((size_t)e.size);
+	if (!b)
+		return 0;
+	if (pt_source_read(src, b, (size_t)e.size, off, "", &err) < 0) {
+		pt_pages_free(b, (size_t)e.size);
+		return 0;
+	}
+	*buf = b;
+	*len = (size_t)e.size;
+	return 1;
 }
 
 void pt_zipdir_free(struct pt_zipdir *d)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "check.h"
 #include "checkpoint.h"
@@ -479,6 +480,171 @@ static void test_overlap_patched(const char *shared)
 	unlink(out);
 }
 
+/* One member of a zip written by write_zip: name and bytes (stored). */
+struct member {
+	char name[64];
+	void *data;
+	size_t len;
+};
+
+/* The members of a zip, in directory order, read with libzip; returns how many. */
+static size_t read_members(const char *path, struct member *m, size_t cap)
+{
+	zip_t *za = zip_open(path, ZIP_RDONLY, NULL);
+	size_t n = 0;
+
+	CHECK(za != NULL);
+	for (zip_int64_t i = 0; za && i < zip_get_num_entries(za, 0) && n < cap; i++) {
+		zip_stat_t st;
+		zip_file_t *f;
+
+		if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) != 0)
+			break;
+		snprintf(m[n].name, sizeof(m[n].name), "%s", st.name);
+		m[n].len = (size_t)st.size;
+		m[n].data = malloc(m[n].len + 1);
+		f = zip_fopen_index(za, (zip_uint64_t)i, 0);
+		CHECK(f && zip_fread(f, m[n].data, st.size) == (zip_int64_t)st.size);
+		if (f)
+			zip_fclose(f);
+		n++;
+	}
+	if (za)
+		zip_discard(za);
+	return n;
+}
+
+static void write_zip(const char *path, const struct member *m, size_t n)
+{
+	zip_t *za;
+
+	unlink(path);
+	za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, NULL);
+	CHECK(za != NULL);
+	for (size_t i = 0; za && i < n; i++) {
+		zip_source_t *zs = zip_source_buffer(za, m[i].data, m[i].len, 0);
+		zip_int64_t idx = zip_file_add(za, m[i].name, zs, ZIP_FL_ENC_RAW);
+
+		CHECK(idx >= 0);
+		if (idx < 0)
+			zip_source_free(zs);
+		else
+			zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+	}
+	if (za)
+		CHECK_INT(zip_close(za), 0);
+}
+
+/* Rewrites every occurrence of from (local header and directory names) as to, of the same length. */
+static void rename_member(const char *path, const char *from, const char *to)
+{
+	FILE *f = fopen(path, "r+b");
+	size_t len = strlen(from), n = 0, got;
+	char *buf = NULL;
+
+	CHECK(f != NULL && strlen(to) == len);
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	got = (size_t)ftell(f);
+	buf = malloc(got);
+	rewind(f);
+	if (buf && fread(buf, 1, got, f) == got) {
+		for (size_t i = 0; i + len <= got; i++)
+			if (memcmp(buf + i, from, len) == 0) {
+				memcpy(buf + i, to, len);
+				n++;
+			}
+		rewind(f);
+		CHECK_INT(fwrite(buf, 1, got, f), got);
+	}
+	CHECK_INT(n, 2);
+	free(buf);
+	fclose(f);
+}
+
+/*
+ * The open guesses data.pkl from the first directory entry and runs it
+ * while another thread opens the container (checkpoint.c). A guess that
+ * does not stand (here: a TorchScript archive, whose pickle is run again)
+ * must leave the same checkpoint as no guess, and a container error must
+ * win over the guessed pickle's success.
+ */
+static void test_guess(const char *fixtures)
+{
+	char src[4096], dst[] = "/tmp/test_checkpoint_guess.XXXXXX", p[4200];
+	struct member m[64], w[66];
+	struct pt_error err = { 0 };
+	struct pt_checkpoint *ref, *ck;
+	size_t n, k = 0, i;
+	int fd = mkstemp(dst);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	n = read_members(path_in(src, sizeof(src), fixtures, "17_demo.pt"), m, 64);
+	CHECK(n > 3 && strcmp(m[0].name, "17_demo/data.pkl") == 0);
+	ref = pt_checkpoint_open(src, NULL, &err);
+	CHECK(ref != NULL);
+	if (!ref || n < 3)
+		goto out;
+	/* TorchScript: constants.pkl present, and data/0 only as constants/0 */
+	for (i = 0; i < n; i++) {
+		w[k] = m[i];
+		if (strcmp(m[i].name, "17_demo/data/0") == 0)
+			snprintf(w[k].name, sizeof(w[k].name), "17_demo/constants/0");
+		k++;
+	}
+	w[k] = m[0];
+	snprintf(w[k++].name, sizeof(w[k].name), "17_demo/constants.pkl");
+	write_zip(dst, w, k);
+	ck = pt_checkpoint_open(dst, NULL, &err);
+	CHECK(ck != NULL);
+	if (!ck)
+		fprintf(stderr, "  %s\n", err.msg);
+	if (ck) {
+		CHECK(ck->c->torchscript);
+		CHECK_INT(ck->tree->nnodes, ref->tree->nnodes);
+		CHECK_INT(ck->tree->ntensors, ref->tree->ntensors);
+		CHECK_INT(ck->torch.nstorages, ref->torch.nstorages);
+		for (i = 0; i < ck->tree->nnodes && i < ref->tree->nnodes; i++) {
+			const struct pt_node *a = ck->tree->nodes[i], *b = ref->tree->nodes[i];
+
+			CHECK_STR(a->name, b->name);
+			CHECK_INT(pt_node_size(a), pt_node_size(b));
+		}
+		check_pieces(ck);
+	}
+	pt_checkpoint_close(ck);
+	/* the same without constants.pkl is no TorchScript: data/0 is missing */
+	write_zip(dst, w, k - 1);
+	snprintf(p, sizeof(p), "%s: storage '0': no record data/0 in the archive", dst);
+	ck = pt_checkpoint_open(dst, NULL, &err);
+	CHECK(ck == NULL);
+	pt_checkpoint_close(ck);
+	CHECK_STR(err.msg, p);
+	/* a second data.pkl (libzip writes it as data.pkX, renamed in place): the
+	   container's refusal, though the guess loads */
+	k = 0;
+	for (i = 0; i < n; i++)
+		w[k++] = m[i];
+	w[k] = m[0];
+	snprintf(w[k++].name, sizeof(w[k].name), "17_demo/data.pkX");
+	write_zip(dst, w, k);
+	rename_member(dst, "17_demo/data.pkX", "17_demo/data.pkl");
+	ck = pt_checkpoint_open(dst, NULL, &err);
+	CHECK(ck == NULL);
+	pt_checkpoint_close(ck);
+	snprintf(p, sizeof(p), "%s: duplicate zip member 17_demo/data.pkl", dst);
+	CHECK_STR(err.msg, p);
+out:
+	pt_checkpoint_close(ref);
+	for (i = 0; i < n; i++)
+		free(m[i].data);
+	unlink(dst);
+}
+
 int main(int argc, char **argv)
 {
 	const char *shared = argc > 1 ? argv[1] : NULL;
@@ -488,6 +654,7 @@ int main(int argc, char **argv)
 		test_fixtures_open(fixtures);
 		test_demo(fixtures);
 		test_views(fixtures);
+		test_guess(fixtures);
 	} else {
 		printf("test_checkpoint: no fixtures folder, fixture checks skipped\n");
 	}
