@@ -50,8 +50,10 @@ ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *
 		return -ENODATA;
 	if (!strcmp(name, "user.pt.type"))
 		return dup_out(node->type, out);
-	if (!strcmp(name, "user.pt.key"))
-		return dup_out(node->key, out);
+	if (!strcmp(name, "user.pt.key")) {
+		*out = pt_node_key(node);
+		return *out ? (ssize_t)strlen(*out) : -ENOMEM;
+	}
 	if (node->kind != PT_NODE_TENSOR)
 		return -ENODATA;
 	t = node->u.tensor;

@@ -12,6 +12,7 @@
  */
 #include "tree.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,48 @@ uint64_t pt_node_size(const struct pt_node *n)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * A key made from names: dotted str keys ("layer1.0.weight") become folders
+ * of prefix nodes ("layer1", "0") and a leaf ("weight"), and their key is
+ * the dict's key + "['" + the names from the first prefix folder down,
+ * joined with '.', + "']" (a prefix folder's own ends in ".*"). tree.c
+ * stores it so only when the names are exactly the key's parts and the key
+ * is its own repr (printable ASCII, no quote or backslash).
+ */
+char *pt_node_key(const struct pt_node *n)
+{
+	const struct pt_node *p = n;
+	const char *base;
+	bool prefix = n->kind == PT_NODE_DIR && n->u.dir.prefix;
+	size_t len, l;
+	char *s, *e;
+
+	if (n->key[0] != PT_NODE_KEY_NAMES)
+		return strdup(n->key);
+	base = n->key + 1;
+	len = strlen(base) + 4 + (prefix ? 2 : 0) + strlen(n->name);
+	for (p = n->parent; p->kind == PT_NODE_DIR && p->u.dir.prefix; p = p->parent)
+		len += strlen(p->name) + 1;
+	s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	e = s + len;
+	*e = '\0';
+	memcpy(e -= 2, "']", 2);
+	if (prefix)
+		memcpy(e -= 2, ".*", 2);
+	for (p = n;; p = p->parent) {
+		l = strlen(p->name);
+		memcpy(e -= l, p->name, l);
+		if (!(p->parent->kind == PT_NODE_DIR && p->parent->u.dir.prefix))
+			break;
+		*--e = '.';
+	}
+	memcpy(e -= 2, "['", 2);
+	memcpy(s, base, (size_t)(e - s));
+	return s;
 }
 
 void pt_tree_free(struct pt_tree *t)

@@ -186,6 +186,7 @@ static char *arena_strndup(struct builder *b, const char *s, size_t n)
 
 static int add_value(struct builder *b, struct pt_node *parent, const char *name,
 		     const char *key, struct pt_value *v, size_t depth);
+static bool is_container(const struct pt_value *v);
 
 /* Places a child under dir with a unique name; the escaped fallback for collisions. */
 static int add_escaped(struct builder *b, struct pt_node *dir, const struct pt_value *k,
@@ -226,10 +227,15 @@ static struct pt_node *find_child(struct builder *b, struct pt_node *dir, const 
 
 /*
  * A str key split at '.': walks or creates prefix directories, then the leaf.
- * Returns 1 when the split is impossible (the caller escapes the key).
+ * Returns 1 when the split is impossible (the caller escapes the key). key
+ * is the leaf's user.pt.key, or NULL when nkey (PT_NODE_KEY_NAMES and the
+ * dict's key) is given: the key is then its own repr, and the entries it
+ * makes keep nkey instead of a key string of their own (pt_node_key makes
+ * it from the names), but for a container, whose key its items extend.
  */
 static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
-		      const struct pt_value *k, const char *key, struct pt_value *v, size_t depth)
+		      const struct pt_value *k, const char *key, const char *nkey,
+		      struct pt_value *v, size_t depth)
 {
 	const char *s = k->u.s.p, *end = s + k->u.s.len, *p, *dot;
 	struct pt_node *cur = dir, *child;
@@ -270,24 +276,28 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 		if (!dot) {
 			if (child)
 				return 1;
-			return add_value(b, cur, part, key, v, depth + parts);
+			if (!key && is_container(v) && !(key = key_subscript(b, pkey, k)))
+				return -1;
+			return add_value(b, cur, part, key ? key : nkey, v, depth + parts);
 		}
 		if (child && !(child->kind == PT_NODE_DIR && child->u.dir.prefix))
 			return 1;
 		if (!child) {
 			/* "['layer1.0.*']": names the group of keys, not one key */
 			struct pt_value pv = { .kind = PT_V_STR };
-			char *ks;
+			const char *ks = nkey;
 
-			pv.u.s.len = (size_t)(dot - s) + 2;
-			pv.u.s.p = pt_arena_alloc(&b->scratch, pv.u.s.len + 1, b->err);
-			if (!pv.u.s.p)
-				return -1;
-			memcpy(pv.u.s.p, s, pv.u.s.len - 1);
-			pv.u.s.p[pv.u.s.len - 1] = '*';
-			ks = key_subscript(b, pkey, &pv);
-			if (!ks)
-				return -1;
+			if (!ks) {
+				pv.u.s.len = (size_t)(dot - s) + 2;
+				pv.u.s.p = pt_arena_alloc(&b->scratch, pv.u.s.len + 1, b->err);
+				if (!pv.u.s.p)
+					return -1;
+				memcpy(pv.u.s.p, s, pv.u.s.len - 1);
+				pv.u.s.p[pv.u.s.len - 1] = '*';
+				ks = key_subscript(b, pkey, &pv);
+				if (!ks)
+					return -1;
+			}
 			child = node_new(b, cur, part, PT_NODE_DIR, "ptfs.prefix", ks);
 			if (!child)
 				return -1;
@@ -301,17 +311,25 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pkey,
 			  const struct pt_vdict *d, size_t depth)
 {
+	char *nkey = NULL; /* PT_NODE_KEY_NAMES + pkey, made at the first plain str key */
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
 		struct pt_value *k = d->k[i], *v = d->v[i];
-		char *key = key_subscript(b, pkey, k);
+		char *key = NULL;
 		int r = 1;
 
-		if (!key)
+		if (k->kind == PT_V_STR && repr_is_plain(k->u.s.p, k->u.s.len)) {
+			if (!nkey)
+				nkey = cat_in(b, &b->t->arena, (char[]){ PT_NODE_KEY_NAMES, '\0' }, pkey,
+					      "", "");
+			if (!nkey)
+				return -1;
+			r = add_dotted(b, dir, pkey, k, NULL, nkey, v, depth);
+		} else if (!(key = key_subscript(b, pkey, k))) {
 			return -1;
-		if (k->kind == PT_V_STR) {
-			r = add_dotted(b, dir, pkey, k, key, v, depth);
+		} else if (k->kind == PT_V_STR) {
+			r = add_dotted(b, dir, pkey, k, key, NULL, v, depth);
 		} else if (k->kind == PT_V_INT) {
 			char num[24];
 
@@ -323,6 +341,8 @@ static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pk
 			}
 		}
 		if (r < 0)
+			return -1;
+		if (r == 1 && !key && !(key = key_subscript(b, pkey, k)))
 			return -1;
 		if (r == 1 && add_escaped(b, dir, k, i, key, v, depth) < 0)
 			return -1;

@@ -41,7 +41,7 @@ struct pt_node {
 	enum pt_node_kind kind;
 	uint32_t hash;          /* of (parent, name), for the lookup table */
 	const char *type;       /* user.pt.type */
-	const char *key;        /* user.pt.key */
+	const char *key;        /* user.pt.key: read it with pt_node_key() */
 	struct pt_node *next;   /* next sibling, in pickle order */
 	struct pt_node *hnext;  /* next in the same lookup hash bucket */
 	union {
@@ -144,5 +144,16 @@ void pt_repr_float(double f, char out[40]);
 
 /* The size of a node's content: tensor bytes, data length, link length, 0 for dirs. */
 uint64_t pt_node_size(const struct pt_node *n);
+
+/*
+ * A node's user.pt.key (Python's subscripts from the root to it, such as
+ * "['layer1.0.weight']"), in a malloc'd string the caller frees; NULL when
+ * out of memory. The keys of a state_dict's entries are not stored but
+ * made here from the names (node.c), which saves a string per entry.
+ */
+char *pt_node_key(const struct pt_node *n);
+
+/* n->key's first byte when the key is made from the names: what follows is the dict's key. */
+#define PT_NODE_KEY_NAMES '\x01'
 
 #endif

@@ -103,9 +103,12 @@ int main(int argc, char **argv)
 	for (i = 1; i < ck->tree->nnodes; i++) {
 		const struct pt_node *n = ck->tree->nodes[i];
 
+		char *key = pt_node_key(n);
+
 		print_path(n);
 		printf("\t%s\t%s\t%llu\t%s", kind_name(n), n->type,
-		       (unsigned long long)pt_node_size(n), n->key);
+		       (unsigned long long)pt_node_size(n), key ? key : "(out of memory)");
+		free(key);
 		if (n->kind == PT_NODE_TENSOR) {
 			const struct pt_tensor *t = n->u.tensor;
 			int d;

@@ -116,6 +116,7 @@ static void walk(const struct pt_checkpoint *ck)
 	unsigned char *buf = malloc(CHUNK), *spl = malloc(CHUNK);
 	uint64_t budget = READ_BUDGET, ino, used;
 	struct pt_node *n;
+	char *key;
 
 	if (!buf || !spl)
 		goto out;
@@ -125,7 +126,10 @@ static void walk(const struct pt_checkpoint *ck)
 		FUZZ_CHECK(n != NULL && n->ino == ino);
 		touch(n->name);
 		touch(n->type);
-		touch(n->key);
+		key = pt_node_key(n);
+		FUZZ_CHECK(key != NULL);
+		touch(key);
+		free(key);
 		if (ino > 1)
 			check_name(t, n);
 		sink += pt_node_size(n);

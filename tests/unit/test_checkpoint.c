@@ -153,7 +153,7 @@ static void check_pieces(const struct pt_checkpoint *ck)
 		}
 		CHECK(same);
 		if (!same)
-			fprintf(stderr, "  pieces of %s differ\n", n->key);
+			fprintf(stderr, "  pieces of %s differ\n", n->name);
 		CHECK_INT(pt_tensor_read(ck, t, piece, sizeof(piece), t->nbytes, &err), 0);
 		CHECK_INT(pt_tensor_read(ck, t, piece, sizeof(piece), t->nbytes + 100, &err), 0);
 		free(whole);
@@ -468,7 +468,7 @@ static void test_overlap_patched(const char *shared)
 			pt_error_clear(&err);
 			CHECK_INT(pt_tensor_read(ck, n->u.tensor, buf, 48, 0, &err), -1);
 			if (err.code == PT_OK)
-				fprintf(stderr, "  %s served data.pkl's bytes as a tensor\n", n->key);
+				fprintf(stderr, "  %s served data.pkl's bytes as a tensor\n", n->name);
 			CHECK_INT(err.code, PT_ERR_FORMAT);
 			CHECK_STR(err.msg, "zip member archive/data/0: local header names "
 					   "archive/data.pkl");
