@@ -15,6 +15,7 @@
 # MANY_N=20000 (mount + ls, MOUNT_RUNS=15 times), FIND_N=100000 (find + getfattr), SAVE_GIB=2 (16 tensors;
 # also the concurrent readers, and RSS with RSS_GIB=1 for the second data size).
 set -euo pipefail
+export LC_ALL=C # EPOCHREALTIME's decimal point
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PTFS=$ROOT/build/ptfs
@@ -143,7 +144,7 @@ gen "$sixteen" --gib "$SAVE_GIB" --tensors 16
 gen "$rsspt" --gib "$RSS_GIB" --tensors 16
 
 # ---- helpers -----------------------------------------------------------------------
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; } # bash's clock: no date process inside a timed interval
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # seconds COMMAND...: median wall time of RUNS runs
 seconds() {
@@ -237,7 +238,7 @@ umnt "$mnt"
 cat "$many" >/dev/null
 tms=()
 for i in $(seq "$MOUNT_RUNS"); do
-	t0=$(now); "$PTFS" "$many" "$mnt" && ls "$mnt" >/dev/null; t1=$(now)
+	t0=$EPOCHREALTIME; "$PTFS" "$many" "$mnt" && ls "$mnt" >/dev/null; t1=$EPOCHREALTIME
 	tms+=("$(calc "$t1 - $t0")"); umnt "$mnt"
 done
 s_mount=$(printf '%s\n' "${tms[@]}" | median)
