@@ -25,7 +25,11 @@
 #define EOCD64_LEN 56
 #define CDH_LEN 46
 #define LFH_LEN 30
-#define GUESS_MAX (1ULL << 30) /* data.pkl bytes, as zip.c allows */
+/*
+ * data.pkl bytes worth a guess: the guess is a second copy while the open
+ * runs, so a bigger pickle (millions of tensors) is read once, in order.
+ */
+#define GUESS_MAX (256ULL << 20)
 #define U32_MAX 0xffffffffULL
 #define U16_MAX 0xffffULL
 #define GPBF_DESCRIPTOR 0x0008

@@ -54,7 +54,7 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *d, struct pt_error *
 /*
  * pt_container_guess_pickle for a zip: when the first directory entry is
  * "<prefix>/data.pkl", stored, with a local header of the same name, reads
- * its bytes into *buf (a pages.h buffer of *len bytes, 1 GiB at most) and
+ * its bytes into *buf (a pages.h buffer of *len bytes, 256 MiB at most) and
  * returns 1; else 0, for any failure too.
  */
 int pt_zipdir_guess_pickle(struct pt_source *src, unsigned char **buf, size_t *len);
