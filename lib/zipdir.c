@@ -6,9 +6,9 @@
  * ZIP64 end record, whose counts and offsets then win. The directory must
  * lie before its end record and hold at least 46 bytes per declared entry,
  * so a lying count cannot make us allocate more than the file justifies.
- * pt_zipdir_first and pt_zipdir_guess_pickle read the same end records but
- * only the first entry: a guess for checkpoint.c to start the pickle with,
- * which the full walk then confirms or overrules.
+ * pt_zipdir_guess_pickle reads the same end records but only the first
+ * entry and its local header: a guess for checkpoint.c to start the pickle
+ * with, which the full walk then confirms or overrules.
  */
 #define _GNU_SOURCE /* memmem */
 #include "zipdir.h"
@@ -126,6 +126,17 @@ static int cd_locate(struct pt_source *src, struct pt_zipdir *d, struct pt_error
 out_free:
 	free(tail);
 	return ret;
+}
+
+/* The fixed fields of the central header h; ZIP64 values come after (cd_entry_zip64). */
+static void cd_entry_fields(const unsigned char *h, struct pt_zipdir_entry *e)
+{
+	e->flags = pt_le16(h + 8);
+	e->method = pt_le16(h + 10);
+	e->crc = pt_le32(h + 16);
+	e->csize = pt_le32(h + 20);
+	e->size = pt_le32(h + 24);
+	e->lho = pt_le32(h + 42);
 }
 
 /*
@@ -266,12 +277,7 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error 
 					    "zip member '%s' has a NUL byte in its name",
 					    show);
 		}
-		e->flags = pt_le16(h + 8);
-		e->method = pt_le16(h + 10);
-		e->crc = pt_le32(h + 16);
-		e->csize = pt_le32(h + 20);
-		e->size = pt_le32(h + 24);
-		e->lho = pt_le32(h + 42);
+		cd_entry_fields(h, e);
 		if (cd_entry_zip64(h + CDH_LEN + nlen, xlen, e, &cd->plain) < 0)
 			return pt_error_set(err, PT_ERR_FORMAT,
 					    "zip member %.*s: no local header offset in its ZIP64 extra field",
@@ -287,7 +293,13 @@ int pt_zipdir_read(struct pt_source *src, struct pt_zipdir *cd, struct pt_error 
 	return 0;
 }
 
-int pt_zipdir_first(struct pt_source *src, struct pt_zipdir_entry *e, char *name, size_t cap,
+/*
+ * Reads only the end records and the directory's first entry into e, its
+ * name (without a NUL) into name[0..cap); e->name points into name.
+ * Returns 1, 0 when the archive has no entries or the entry does not fit,
+ * -1 with err for what pt_zipdir_read would also refuse.
+ */
+static int cd_first(struct pt_source *src, struct pt_zipdir_entry *e, char *name, size_t cap,
 		    struct pt_error *err)
 {
 	struct pt_zipdir d = { 0 };
@@ -312,12 +324,7 @@ int pt_zipdir_first(struct pt_source *src, struct pt_zipdir_entry *e, char *name
 	memset(e, 0, sizeof(*e));
 	e->name = name;
 	e->nlen = nlen;
-	e->flags = pt_le16(h + 8);
-	e->method = pt_le16(h + 10);
-	e->crc = pt_le32(h + 16);
-	e->csize = pt_le32(h + 20);
-	e->size = pt_le32(h + 24);
-	e->lho = pt_le32(h + 42);
+	cd_entry_fields(h, e);
 	return cd_entry_zip64(x, xlen, e, &plain) < 0 ? 0 : 1;
 }
 
@@ -330,7 +337,7 @@ int pt_zipdir_guess_pickle(struct pt_source *src, unsigned char **buf, size_t *l
 	const char *slash;
 	uint64_t off;
 
-	if (pt_zipdir_first(src, &e, name, sizeof(name), &err) != 1)
+	if (cd_first(src, &e, name, sizeof(name), &err) != 1)
 		return 0;
 	slash = memchr(name, '/', e.nlen);
 	if (!slash || slash == name || (size_t)(name + e.nlen - slash) != sizeof("/data.pkl") - 1 ||

@@ -62,17 +62,6 @@ int pt_zipdir_guess_pickle(struct pt_source *src, unsigned char **buf, size_t *l
 /* Frees d's buffers (d itself is the caller's). */
 void pt_zipdir_free(struct pt_zipdir *d);
 
-/*
- * Reads only the end records and the directory's first entry into e, its
- * name (without a NUL) into name[0..cap): the cheap look at a torch.save
- * archive, whose first entry is data.pkl. e->name points into name.
- * Returns 1, 0 when the archive has no entries or the name does not fit,
- * -1 with err for what pt_zipdir_read would also refuse. Judges nothing
- * else: the full walk is the authority.
- */
-int pt_zipdir_first(struct pt_source *src, struct pt_zipdir_entry *e, char *name, size_t cap,
-		    struct pt_error *err);
-
 /* Copies n bytes of s into dst (cap bytes, NUL-terminated), '?' for unprintable ones. */
 void pt_zipdir_text_show(char *dst, size_t cap, const unsigned char *s, size_t n);
 
