@@ -135,15 +135,14 @@ void *pt_arena_alloc_slow(struct pt_arena *a, size_t n, struct pt_error *err)
 	}
 	nb->cap = cap;
 	arena_poison(nb->data, nb->cap);
+	p = (unsigned char *)nb->data;
 	if (own && a->head) {
 		/* a block of its own goes behind the head, whose free bytes stay in use */
 		nb->next = a->head->next;
 		a->head->next = nb;
-		p = (unsigned char *)nb->data;
 	} else {
 		nb->next = a->head;
 		a->head = nb;
-		p = (unsigned char *)nb->data;
 		a->next = p + need;
 		a->end = p + cap;
 	}
