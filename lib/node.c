@@ -178,19 +178,23 @@ uint64_t pt_node_size(const struct pt_node *n)
  * stores it so only when the names are exactly the key's parts and the key
  * is its own repr (printable ASCII, no quote or backslash).
  */
+static bool is_prefix(const struct pt_node *n)
+{
+	return n->kind == PT_NODE_DIR && n->u.dir.prefix;
+}
+
 char *pt_node_key(const struct pt_node *n)
 {
 	const struct pt_node *p = n;
 	const char *base;
-	bool prefix = n->kind == PT_NODE_DIR && n->u.dir.prefix;
 	size_t len, l;
 	char *s, *e;
 
 	if (n->key[0] != PT_NODE_KEY_NAMES)
 		return strdup(n->key);
 	base = n->key + 1;
-	len = strlen(base) + 4 + (prefix ? 2 : 0) + strlen(n->name);
-	for (p = n->parent; p->kind == PT_NODE_DIR && p->u.dir.prefix; p = p->parent)
+	len = strlen(base) + 4 + (is_prefix(n) ? 2 : 0) + strlen(n->name);
+	for (p = n->parent; is_prefix(p); p = p->parent)
 		len += strlen(p->name) + 1;
 	s = malloc(len + 1);
 	if (!s)
@@ -198,12 +202,12 @@ char *pt_node_key(const struct pt_node *n)
 	e = s + len;
 	*e = '\0';
 	memcpy(e -= 2, "']", 2);
-	if (prefix)
+	if (is_prefix(n))
 		memcpy(e -= 2, ".*", 2);
 	for (p = n;; p = p->parent) {
 		l = strlen(p->name);
 		memcpy(e -= l, p->name, l);
-		if (!(p->parent->kind == PT_NODE_DIR && p->parent->u.dir.prefix))
+		if (!is_prefix(p->parent))
 			break;
 		*--e = '.';
 	}
