@@ -53,65 +53,134 @@ static int get_int(const struct pt_value *v, int64_t *out)
 	return -1;
 }
 
+/* The slot of key (hash h): its storage's, or the empty one where it would go. */
+static struct pt_storage_slot *slot_find(const struct pt_torch *t, const char *key, uint32_t h)
+{
+	size_t mask = t->nslots - 1, i;
+
+	for (i = h & mask; t->slots[i].idx1; i = (i + 1) & mask)
+		if (t->slots[i].hash == h && strcmp(t->storages[t->slots[i].idx1 - 1]->key, key) == 0)
+			break;
+	return &t->slots[i];
+}
+
 /* Seeded: the keys come from the file, and colliding ones would make adding n storages O(n^2). */
 static uint32_t key_hash(const struct pt_torch *t, const char *key)
 {
 	return (uint32_t)pt_hash_seeded(key, strlen(key), t->seed);
 }
 
-static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error *err)
+/*
+ * Makes a slot array of nslots for storages[0 .. nstorages): the first one
+ * hashes their keys, a bigger one re-places the old slots by the hashes
+ * they keep. -1 and err on failure.
+ */
+static int slots_make(struct pt_torch *t, size_t nslots, struct pt_error *err)
 {
+	struct pt_storage_slot *sl = pt_arena_alloc(t->arena, nslots * sizeof(*sl), err);
+	struct pt_storage_slot *old = t->slots;
+	size_t mask = nslots - 1, i, j;
+	uint32_t h;
+
+	if (!sl)
+		return -1;
+	if (!old)
+		t->seed = pt_hash_seed(t);
+	for (i = 0; !old && i < t->nstorages; i++) { /* the arena zeroed sl */
+		h = key_hash(t, t->storages[i]->key);
+		for (j = h & mask; sl[j].idx1; j = (j + 1) & mask)
+			;
+		sl[j] = (struct pt_storage_slot){ h, (uint32_t)i + 1 };
+	}
+	for (i = 0; old && i < t->nslots; i++) {
+		if (!old[i].idx1)
+			continue;
+		for (j = old[i].hash & mask; sl[j].idx1; j = (j + 1) & mask)
+			;
+		sl[j] = old[i];
+	}
+	t->slots = sl;
+	t->nslots = nslots;
+	return 0;
+}
+
+/* key as a decimal with no sign and no leading zero, below 2^32; else -1. */
+static int64_t key_index(const char *key)
+{
+	int64_t k = 0;
 	size_t i;
 
+	for (i = 0; key[i] >= '0' && key[i] <= '9' && i < 10; i++)
+		k = k * 10 + (key[i] - '0');
+	if (i == 0 || key[i] || (key[0] == '0' && i > 1) || k >= (int64_t)UINT32_MAX)
+		return -1;
+	return k;
+}
+
+/*
+ * The storage called key, or NULL; *slot gets where it would go once the
+ * table is hashed (NULL while it is not).
+ */
+static struct pt_storage *storage_find(const struct pt_torch *t, const char *key,
+				       struct pt_storage_slot **slot)
+{
+	int64_t k;
+
+	*slot = NULL;
+	if (!t->slots) {
+		k = key_index(key);
+		return k >= 0 && (uint64_t)k < t->nstorages ? t->storages[k] : NULL;
+	}
+	*slot = slot_find(t, key, key_hash(t, key));
+	return (*slot)->idx1 ? t->storages[(*slot)->idx1 - 1] : NULL;
+}
+
+/* Appends s, whose key is not in the table, growing the table as needed. */
+static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error *err)
+{
+	struct pt_storage_slot *slot;
+	uint32_t h;
+
+	if (t->nstorages >= UINT32_MAX - 1)
+		return pt_error_set(err, PT_ERR_LIMIT, "more than %u storages", UINT32_MAX - 2);
 	if (t->nstorages == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		struct pt_storage **n = pt_arena_alloc(t->arena, cap * sizeof(*n), err);
-		struct pt_storage **b = pt_arena_alloc(t->arena, cap * sizeof(*b), err);
 
-		if (!n || !b)
+		if (!n)
 			return -1;
 		if (t->nstorages)
 			memcpy(n, t->storages, t->nstorages * sizeof(*n));
-		else
-			t->seed = pt_hash_seed(t);
 		t->storages = n;
 		t->cap = cap;
-		t->buckets = b; /* the arena zeroed it; re-place everything (hashes kept) */
-		t->nbuckets = cap;
-		for (i = 0; i < t->nstorages; i++) {
-			size_t k = n[i]->hash & (cap - 1);
-
-			n[i]->hnext = b[k];
-			b[k] = n[i];
-		}
+		if (t->slots && slots_make(t, 2 * cap, err) < 0)
+			return -1;
 	}
+	if (!t->slots && key_index(s->key) != (int64_t)t->nstorages &&
+	    slots_make(t, 2 * t->cap, err) < 0)
+		return -1;
 	s->index = (unsigned)t->nstorages;
-	s->hash = key_hash(t, s->key);
 	t->storages[t->nstorages++] = s;
-	i = s->hash & (t->nbuckets - 1);
-	s->hnext = t->buckets[i];
-	t->buckets[i] = s;
+	if (!t->slots)
+		return 0;
+	h = key_hash(t, s->key);
+	slot = slot_find(t, s->key, h);
+	slot->hash = h;
+	slot->idx1 = (uint32_t)t->nstorages;
 	return 0;
 }
 
 struct pt_storage *pt_torch_storage(const struct pt_torch *t, const char *key)
 {
-	struct pt_storage *s;
+	struct pt_storage_slot *slot;
 
-	uint32_t h;
-
-	if (!t->nbuckets)
-		return NULL;
-	h = key_hash(t, key);
-	for (s = t->buckets[h & (t->nbuckets - 1)]; s; s = s->hnext)
-		if (s->hash == h && strcmp(s->key, key) == 0)
-			return s;
-	return NULL;
+	return storage_find(t, key, &slot);
 }
 
 struct pt_storage *pt_torch_storage_add(struct pt_torch *t, const char *key, enum pt_dtype dt,
 					uint64_t numel, const char *location, struct pt_error *err)
 {
+	struct pt_storage_slot *slot;
 	struct pt_storage *s;
 
 	if (numel > UINT64_MAX / pt_dtype_size(dt))
@@ -119,7 +188,7 @@ struct pt_storage *pt_torch_storage_add(struct pt_torch *t, const char *key, enu
 				    "storage '%s': %llu elements of %s overflow a 64-bit size",
 				    key, (unsigned long long)numel, pt_dtype_name(dt)),
 		       NULL;
-	s = pt_torch_storage(t, key);
+	s = storage_find(t, key, &slot);
 	if (s) {
 		if (s->dtype != dt || s->numel != numel)
 			return pt_error_set(err, PT_ERR_FORMAT,

@@ -31,6 +31,11 @@ struct pt_loc_site {
 	struct pt_loc_site *next;
 };
 
+struct pt_storage_slot {
+	uint32_t hash;
+	uint32_t idx1;
+};
+
 struct pt_storage {
 	char *key;              /* the archive key, "0", "140569166370176", ... */
 	enum pt_dtype dtype;    /* of the storage class; uint8 for UntypedStorage */
@@ -42,8 +47,6 @@ struct pt_storage {
 	bool bound;             /* data_offset is valid (read with __atomic_load_n) */
 	void *rec;              /* the container's record for it, until bound */
 	unsigned index;         /* position in the checkpoint's storage table */
-	struct pt_storage *hnext; /* next in the same key hash bucket */
-	uint32_t hash;            /* of key, for the bucket walk */
 	struct pt_loc_site *sites; /* in pickle order */
 	unsigned nuses;           /* persistent ids naming it; == number of sites when all were traced */
 	const char *override;     /* setfattr user.pt.location, or NULL (owned by the rules) */
@@ -67,9 +70,17 @@ struct pt_torch {
 	struct pt_arena *arena; /* storages, tensors, their type names: may outlive the values */
 	struct pt_storage **storages;
 	size_t nstorages, cap;
-	struct pt_storage **buckets; /* by key; nbuckets is a power of two */
-	size_t nbuckets;
-	uint64_t seed;               /* of the key hash, set with the first bucket array */
+	/*
+	 * By key. While every key is its own index in decimal ("0", "1", ...:
+	 * torch.save numbers its storages so), storages[] is the index and
+	 * slots is NULL. After the first other key: open addressing, linear
+	 * probing, nslots a power of two at least twice nstorages; a slot holds
+	 * the key's hash and the storage's index + 1 (0: empty), so a probe
+	 * reads a storage only when the hashes match.
+	 */
+	struct pt_storage_slot *slots;
+	size_t nslots;
+	uint64_t seed;               /* of the key hash, set with the first slot array */
 	bool torchscript; /* TorchScript names and persistent ids */
 	/* TorchScript 1.0: the tensor table of model.json, for build_tensor_from_id */
 	struct pt_value **jit_tensors;
