@@ -67,7 +67,7 @@ int pt_pickle_fail(struct pt_machine *m, enum pt_err code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	m->reported = true;
-	return pt_error_set(m->err, code, "offset %zu: %s: %s", m->off, m->name,
+	return pt_error_set(m->err, code, "offset %zu: %s: %s", m->off, pt_pickle_ops[m->op].name,
 			    msg);
 }
 
@@ -78,7 +78,7 @@ int pt_pickle_failed(struct pt_machine *m, const char *fallback)
 	m->reported = true;
 	if (m->err->code == PT_OK)
 		pt_error_set(m->err, PT_ERR_PICKLE, "%s", fallback);
-	pt_error_prefix(m->err, "offset %zu: %s", m->off, m->name);
+	pt_error_prefix(m->err, "offset %zu: %s", m->off, pt_pickle_ops[m->op].name);
 	return -1;
 }
 
@@ -253,8 +253,6 @@ static int memo_get(struct pt_machine *m, uint64_t idx)
 {
 	struct pt_memo_slot *s = NULL;
 
-	if (idx < m->ndense && m->dense[idx])
-		return pt_pickle_push(m, m->dense[idx]);
 	if (m->memocap && idx < UINT64_MAX)
 		s = memo_slot(m, idx + 1);
 	if (!s || !s->key)
@@ -264,10 +262,26 @@ static int memo_get(struct pt_machine *m, uint64_t idx)
 	return pt_pickle_push(m, s->v);
 }
 
-static int put(struct pt_machine *m, uint64_t idx)
+/*
+ * A GET or PUT of an index in the dense array, in line (a torch pickle is
+ * a quarter PUTs and a sixth GETs); the rest, and every error, out of line.
+ */
+static inline int get(struct pt_machine *m, uint64_t idx)
 {
-	if (pt_pickle_need(m, 1))
-		return -1;
+	if (idx < m->ndense && m->dense[idx])
+		return pt_pickle_push(m, m->dense[idx]);
+	return memo_get(m, idx);
+}
+
+static inline int put(struct pt_machine *m, uint64_t idx)
+{
+	if (avail(m) == 0)
+		return pt_pickle_need(m, 1);
+	if (idx < m->ndense) { /* ndense <= max_memo */
+		m->nmemo += !m->dense[idx];
+		m->dense[idx] = pt_pickle_top(m);
+		return 0;
+	}
 	return memo_put(m, idx, pt_pickle_top(m));
 }
 
@@ -440,6 +454,19 @@ static struct pt_value *singleton(struct pt_machine *m, struct pt_value **slot,
 	return *slot;
 }
 
+/* BININT, BININT1, BININT2: one shared value for each small int. */
+static int push_int(struct pt_machine *m, int64_t i)
+{
+	struct pt_value **slot;
+
+	if (i < 0 || i >= PT_PICKLE_SMALL_INTS)
+		return pt_pickle_push(m, pt_value_int(m->a, i, m->err));
+	slot = &m->small_int[i];
+	if (!*slot)
+		*slot = pt_value_int(m->a, i, m->err);
+	return pt_pickle_push(m, *slot);
+}
+
 static int frame(struct pt_machine *m, uint64_t n, size_t next)
 {
 	if (m->in_frame && next != m->frame_end)
@@ -520,9 +547,9 @@ static int step(struct pt_machine *m, const struct pt_oparg *arg, size_t next,
 	case 'L':
 		n = arg->n && arg->p[arg->n - 1] == 'L' ? arg->n - 1 : arg->n;
 		return pt_pickle_push(m, pt_pickle_text_int(m, arg->p, n));
-	case 'J': return pt_pickle_push(m, pt_value_int(m->a, arg->i, m->err));
+	case 'J': return push_int(m, arg->i);
 	case 'K':
-	case 'M': return pt_pickle_push(m, pt_value_int(m->a, (int64_t)arg->u, m->err));
+	case 'M': return push_int(m, (int64_t)arg->u);
 	case 'N': return pt_pickle_push(m, singleton(m, &m->none, PT_V_NONE, false));
 	case 0x88: return pt_pickle_push(m, singleton(m, &m->yes, PT_V_BOOL, true));
 	case 0x89: return pt_pickle_push(m, singleton(m, &m->no, PT_V_BOOL, false));
@@ -560,7 +587,10 @@ static int step(struct pt_machine *m, const struct pt_oparg *arg, size_t next,
 	case 0x82:
 	case 0x83: return pt_pickle_ext(m, (int64_t)arg->u);
 	case 0x84: return pt_pickle_ext(m, arg->i);
-	case ')': return pt_pickle_push(m, pt_pickle_make_seq(m, PT_V_TUPLE, NULL, 0));
+	case ')':
+		if (!m->empty_tuple)
+			m->empty_tuple = pt_pickle_make_seq(m, PT_V_TUPLE, NULL, 0);
+		return pt_pickle_push(m, m->empty_tuple);
 	case ']': return pt_pickle_push(m, pt_value_new(m->a, PT_V_LIST, m->err));
 	case '}': return pt_pickle_push(m, pt_value_new(m->a, PT_V_DICT, m->err));
 	case 0x8f: return pt_pickle_push(m, pt_value_new(m->a, PT_V_SET, m->err));
@@ -587,9 +617,9 @@ static int step(struct pt_machine *m, const struct pt_oparg *arg, size_t next,
 	case 'g':
 		if (pt_pickle_text_index(m, arg->p, arg->n, &idx))
 			return -1;
-		return memo_get(m, idx);
+		return get(m, idx);
 	case 'h':
-	case 'j': return memo_get(m, arg->u);
+	case 'j': return get(m, arg->u);
 	case 'p':
 		if (pt_pickle_text_index(m, arg->p, arg->n, &idx))
 			return -1;
@@ -660,8 +690,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 			goto out_free;
 		}
 		m.op = buf[pos];
-		m.name = pt_pickle_ops[m.op].name;
-		if (!m.name) {
+		if (pt_pickle_ops[m.op].fmt == PT_ARG_UNKNOWN) {
 			pt_error_set(m.err, PT_ERR_PICKLE,
 				     "offset %zu: unknown opcode 0x%02x", pos, m.op);
 			goto out_free;

@@ -73,7 +73,9 @@ static inline int pt_pickle_op_decode_fixed(const unsigned char *buf, size_t len
 	size_t left = len - pos - 1;
 	uint32_t v4;
 
-	*arg = (struct pt_oparg){ 0 };
+	/* the other fields stay unset: no handler of these layouts reads them */
+	arg->u = 0;
+	arg->i = 0;
 	switch (fmt) {
 	case PT_ARG_NONE:
 		*next = pos + 1;
@@ -106,12 +108,15 @@ static inline int pt_pickle_op_decode_fixed(const unsigned char *buf, size_t len
  * to the offset after it. Returns 0; 1 when buf ends inside the argument
  * ("offset 12: BINUNICODE: length 4294967295 exceeds the 3 bytes left");
  * -1 for a length no file can have (negative, or past 2**63). err is set in
- * both failure cases. The opcode must be known.
+ * both failure cases. The opcode must be known. Fields the layout does not
+ * use are 0, but p, p2, n and n2 are left unset for the layouts
+ * pt_pickle_op_decode_fixed decodes, which have none.
  */
 int pt_pickle_op_decode(const unsigned char *buf, size_t len, size_t pos,
 			struct pt_oparg *arg, size_t *next, struct pt_error *err);
 
 /* The machine: pickle.c owns it, pt_pickle_load sets it up. */
+#define PT_PICKLE_SMALL_INTS 256 /* 0 .. 255: BININT1's range */
 struct pt_memo_slot {
 	uint64_t key; /* memo index plus one; 0 is an empty slot */
 	struct pt_value *v;
@@ -142,10 +147,16 @@ struct pt_machine {
 	bool in_frame;
 	unsigned proto;
 	struct pt_value *none, *yes, *no;
+	/*
+	 * One value per small int and for (), as in CPython: a tensor's offset
+	 * 0, stride 1 and the OrderedDict() of its hooks cost no allocation.
+	 * Values are never changed after they are made, so sharing is safe.
+	 */
+	struct pt_value *small_int[PT_PICKLE_SMALL_INTS];
+	struct pt_value *empty_tuple;
 
 	size_t off;       /* of the opcode running */
-	const char *name; /* its name, for messages */
-	unsigned char op;
+	unsigned char op; /* its byte; pt_pickle_ops[op].name names it in messages */
 	bool reported;    /* err holds the final message */
 };
 

@@ -185,6 +185,7 @@ int pt_pickle_op_decode(const unsigned char *buf, size_t len, size_t pos,
 
 	if (pt_pickle_op_decode_fixed(buf, len, pos, arg, next))
 		return 0;
+	*arg = (struct pt_oparg){ 0 };
 	if (len - p < need)
 		return decode_truncated(pos, op, need, len - p, err);
 	switch (op->fmt) {

@@ -632,6 +632,25 @@ static void test_memo_dense_and_sparse(void)
 	CHECK_STR(E.msg, "offset 8: LONG_BINGET: memo index 1 was never stored");
 }
 
+/* Small ints and () are one value each, as in CPython; others are made per opcode. */
+static void test_shared_small_values(void)
+{
+	/* (0, 0, 255, 255, 256, 256, -1, -1, 0, (), ()) from BININT1, BININT2 and BININT */
+	struct pt_value *v = LOAD("\x80\x02(K\x00K\x00K\xffM\xff\x00M\x00\x01M\x00\x01"
+				  "J\xff\xff\xff\xffJ\xff\xff\xff\xffJ\x00\x00\x00\x00))t.");
+	struct pt_value **it;
+
+	CHECK(v && v->kind == PT_V_TUPLE && v->u.seq.n == 11);
+	if (!v || v->kind != PT_V_TUPLE || v->u.seq.n != 11)
+		return;
+	it = v->u.seq.v;
+	CHECK(is_int(it[0], 0) && it[1] == it[0] && it[8] == it[0]);
+	CHECK(is_int(it[2], 255) && it[3] == it[2]);
+	CHECK(is_int(it[4], 256) && is_int(it[5], 256) && it[5] != it[4]);
+	CHECK(is_int(it[6], -1) && is_int(it[7], -1) && it[7] != it[6]);
+	CHECK(it[9]->kind == PT_V_TUPLE && it[9]->u.seq.n == 0 && it[10] == it[9]);
+}
+
 static void test_limits(void)
 {
 	struct pt_pickle_opts o;
@@ -954,6 +973,7 @@ int main(void)
 	test_globals_and_calls();
 	test_hooks();
 	test_memo_dense_and_sparse();
+	test_shared_small_values();
 	test_limits();
 	test_deep();
 	test_keys();
