@@ -26,10 +26,17 @@ void pt_open_opts_default(struct pt_open_opts *o)
 	o->encoding = PT_ENC_UTF8;
 }
 
-/* The container, opened on a thread of its own while the pickle runs. */
+/*
+ * The container, opened on a thread of its own while the pickle runs, and
+ * the guess it is checked against: the thread compares the bytes too, off
+ * the pickle's path.
+ */
 struct opener {
 	struct pt_source *src;
+	const unsigned char *guess;
+	size_t glen;
 	struct pt_container *c;
+	bool guess_holds; /* c is a plain torch.save archive whose pickle is guess[0 .. glen) */
 	struct pt_error err;
 };
 
@@ -38,6 +45,8 @@ static void *open_container(void *arg)
 	struct opener *o = arg;
 
 	o->c = pt_container_open(o->src, &o->err);
+	o->guess_holds = o->c && o->guess && !o->c->torchscript && !o->c->model_json &&
+			 o->c->pickle_len == o->glen && memcmp(o->c->pickle, o->guess, o->glen) == 0;
 	return NULL;
 }
 
@@ -78,13 +87,15 @@ static void unload_pickle(struct pt_checkpoint *ck, struct pt_arena *vals)
 /*
  * The container and the pickle, in parallel where the pickle can be
  * guessed (pt_container_guess_pickle): the directory walk and the record
- * reads of a 20,000-tensor archive (3-5 ms) run on a second thread while
- * this one runs the guessed pickle. The guess stands only when the opened
- * container holds exactly its bytes and is a plain torch.save archive (no
- * TorchScript, no model.json: their pickles may be read differently, which
- * only the opened container tells); else what it made is dropped and the
- * pickle runs again, as it would have without a guess. Errors come in the
- * same order as in a sequential open: the container's first.
+ * reads of a 20,000-tensor archive (3-5 ms), and the comparison of its
+ * pickle with the guess, run on a second thread while this one runs the
+ * guessed pickle (read before the thread starts, so that the thread
+ * has the bytes). The guess stands only when the opened container holds
+ * exactly its bytes and is a plain torch.save archive (no TorchScript, no
+ * model.json: their pickles may be read differently, which only the
+ * opened container tells); else what it made is dropped and the pickle
+ * runs again, as it would have without a guess. Errors come in the same
+ * order as in a sequential open: the container's first.
  */
 static int open_and_load(struct pt_checkpoint *ck, struct pt_arena *vals,
 			 const struct pt_open_opts *o, struct pt_value **root, struct pt_error *err)
@@ -94,13 +105,15 @@ static int open_and_load(struct pt_checkpoint *ck, struct pt_arena *vals,
 	unsigned char *guess = NULL;
 	size_t glen = 0;
 	pthread_t th;
-	bool threaded = false, guessed;
+	bool threaded, guessed;
 	int grc = 0, ret = -1;
 
 	pt_error_clear(&op.err);
+	guessed = pt_container_guess_pickle(ck->src, &guess, &glen) == 1;
+	op.guess = guess;
+	op.glen = glen;
 	threaded = pthread_create(&th, NULL, open_container, &op) == 0;
-	guessed = threaded && pt_container_guess_pickle(ck->src, &guess, &glen) == 1;
-	if (guessed) {
+	if (guessed && threaded) {
 		pt_error_clear(&gerr);
 		grc = load_pickle(ck, vals, guess, glen, o, root, &gerr);
 	}
@@ -113,14 +126,13 @@ static int open_and_load(struct pt_checkpoint *ck, struct pt_arena *vals,
 		*err = op.err;
 		goto out;
 	}
-	if (guessed && !ck->c->torchscript && !ck->c->model_json && ck->c->pickle_len == glen &&
-	    memcmp(ck->c->pickle, guess, glen) == 0) {
+	if (guessed && threaded && op.guess_holds) {
 		if (grc < 0)
 			*err = gerr;
 		ret = grc;
 		goto out;
 	}
-	if (guessed)
+	if (guessed && threaded)
 		unload_pickle(ck, vals);
 	ck->torch.torchscript = ck->c->torchscript;
 	ret = load_pickle(ck, vals, ck->c->pickle, ck->c->pickle_len, o, root, err);
