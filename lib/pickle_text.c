@@ -35,6 +35,13 @@ size_t pt_utf8_check(const unsigned char *p, size_t n, bool surrogates)
 	unsigned c, c1;
 
 	while (i < n) {
+		uint64_t w;
+
+		/* eight ASCII bytes at a time: keys and names are ASCII */
+		while (n - i >= 8 && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0))
+			i += 8;
+		if (i == n)
+			break;
 		c = p[i];
 		if (c < 0x80) {
 			i++;

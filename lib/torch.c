@@ -118,25 +118,27 @@ static int64_t key_index(const char *key)
 }
 
 /*
- * The storage called key, or NULL; *slot gets where it would go once the
- * table is hashed (NULL while it is not).
+ * The storage called key, or NULL. While the table is not hashed, *k gets
+ * key_index(key) for storage_add; -1 when it is.
  */
-static struct pt_storage *storage_find(const struct pt_torch *t, const char *key,
-				       struct pt_storage_slot **slot)
+static struct pt_storage *storage_find(const struct pt_torch *t, const char *key, int64_t *k)
 {
-	int64_t k;
+	struct pt_storage_slot *slot;
 
-	*slot = NULL;
+	*k = -1;
 	if (!t->slots) {
-		k = key_index(key);
-		return k >= 0 && (uint64_t)k < t->nstorages ? t->storages[k] : NULL;
+		*k = key_index(key);
+		return *k >= 0 && (uint64_t)*k < t->nstorages ? t->storages[*k] : NULL;
 	}
-	*slot = slot_find(t, key, key_hash(t, key));
-	return (*slot)->idx1 ? t->storages[(*slot)->idx1 - 1] : NULL;
+	slot = slot_find(t, key, key_hash(t, key));
+	return slot->idx1 ? t->storages[slot->idx1 - 1] : NULL;
 }
 
-/* Appends s, whose key is not in the table, growing the table as needed. */
-static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error *err)
+/*
+ * Appends s, whose key is not in the table, growing the table as needed;
+ * k is storage_find's key_index of the key.
+ */
+static int storage_add(struct pt_torch *t, struct pt_storage *s, int64_t k, struct pt_error *err)
 {
 	struct pt_storage_slot *slot;
 	uint32_t h;
@@ -156,7 +158,7 @@ static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error
 		if (t->slots && slots_make(t, 2 * cap, err) < 0)
 			return -1;
 	}
-	if (!t->slots && key_index(s->key) != (int64_t)t->nstorages &&
+	if (!t->slots && k != (int64_t)t->nstorages &&
 	    slots_make(t, 2 * t->cap, err) < 0)
 		return -1;
 	s->index = (unsigned)t->nstorages;
@@ -172,23 +174,23 @@ static int storage_add(struct pt_torch *t, struct pt_storage *s, struct pt_error
 
 struct pt_storage *pt_torch_storage(const struct pt_torch *t, const char *key)
 {
-	struct pt_storage_slot *slot;
+	int64_t k;
 
-	return storage_find(t, key, &slot);
+	return storage_find(t, key, &k);
 }
 
 struct pt_storage *pt_torch_storage_add(struct pt_torch *t, const char *key, enum pt_dtype dt,
 					uint64_t numel, const char *location, struct pt_error *err)
 {
-	struct pt_storage_slot *slot;
 	struct pt_storage *s;
+	int64_t k;
 
 	if (numel > UINT64_MAX / pt_dtype_size(dt))
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "storage '%s': %llu elements of %s overflow a 64-bit size",
 				    key, (unsigned long long)numel, pt_dtype_name(dt)),
 		       NULL;
-	s = storage_find(t, key, &slot);
+	s = storage_find(t, key, &k);
 	if (s) {
 		if (s->dtype != dt || s->numel != numel)
 			return pt_error_set(err, PT_ERR_FORMAT,
@@ -212,7 +214,7 @@ struct pt_storage *pt_torch_storage_add(struct pt_torch *t, const char *key, enu
 	s->dtype = dt;
 	s->numel = numel;
 	s->nbytes = numel * pt_dtype_size(dt);
-	if (storage_add(t, s, err) < 0)
+	if (storage_add(t, s, k, err) < 0)
 		return NULL;
 	return s;
 }

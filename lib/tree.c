@@ -64,16 +64,22 @@ static char *cat3(struct builder *b, const char *x, const char *y, const char *z
 	return cat_in(b, &b->t->arena, x, y, z, "");
 }
 
+/* The bytes repr() shows as they are in a str: printable ASCII but quote and backslash. */
+static const unsigned char repr_plain[256] = {
+	[0x20 ... 0x26] = 1, /* 0x27 is the quote */
+	[0x28 ... 0x5b] = 1, /* 0x5c the backslash */
+	[0x5d ... 0x7e] = 1,
+};
+
 /* repr(s) is 's' quoted as it is: printable ASCII, no quote, no backslash */
 static bool repr_is_plain(const char *s, size_t n)
 {
+	unsigned char ok = 1;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '\\' ||
-		    s[i] == '\'')
-			return false;
-	return true;
+	for (i = 0; i < n; i++) /* no early exit: the usual key is plain */
+		ok &= repr_plain[(unsigned char)s[i]];
+	return ok;
 }
 
 /*
@@ -248,9 +254,19 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 	 */
 	if (k->u.s.len > PT_SPLIT_MAX_BYTES)
 		return 1;
+	/*
+	 * name_ok for each part, as the key allows: a part holds '/' or NUL
+	 * exactly when the key does, and never a dot, so it cannot be ".",
+	 * ".." or ".ptfs"; what is left is its length and its first byte.
+	 */
+	if (memchr(s, '/', k->u.s.len) || memchr(s, '\0', k->u.s.len))
+		return 1;
 	for (p = s, parts = 0;; p = dot + 1, parts++) {
+		size_t plen;
+
 		dot = memchr(p, '.', (size_t)(end - p));
-		if (!name_ok(p, (size_t)((dot ? dot : end) - p), cur, b))
+		plen = (size_t)((dot ? dot : end) - p);
+		if (plen == 0 || plen > NAME_MAX_BYTES || p[0] == '%')
 			return 1;
 		if (depth + parts > b->lim->max_depth)
 			return 1;

@@ -912,6 +912,16 @@ static void test_malformed(void)
 	BAD("\x8c\x03" "a\xc0\x80.", PT_ERR_PICKLE, "offset 0: SHORT_BINUNICODE: invalid UTF-8 at byte 1");
 	BAD("\x8c\x02" "a\xe2.", PT_ERR_PICKLE, "offset 0: SHORT_BINUNICODE: invalid UTF-8 at byte 1");
 	BAD("\x8c\x04\xf4\x90\x80\x80.", PT_ERR_PICKLE, "offset 0: SHORT_BINUNICODE: invalid UTF-8 at byte 0");
+	/* past runs of eight ASCII bytes (checked a word at a time) */
+	BAD("\x8c\x09" "abcdefgh\xff.", PT_ERR_PICKLE, "offset 0: SHORT_BINUNICODE: invalid UTF-8 at byte 8");
+	BAD("\x8c\x10" "abcdefghijklmno\x80.", PT_ERR_PICKLE,
+	    "offset 0: SHORT_BINUNICODE: invalid UTF-8 at byte 15");
+	BAD("\x8c\x13" "abcdefghijklmnop\xe2\x82z.", PT_ERR_PICKLE,
+	    "offset 0: SHORT_BINUNICODE: invalid UTF-8 at byte 16");
+	CHECK(is_str(LOAD("\x8c\x14" "abcdefghijklmnop\xe2\x82\xac" "q."),
+		     "abcdefghijklmnop\xe2\x82\xac" "q"));
+	CHECK(is_str(LOAD("\x8c\x13" "\xc3\xa9" "abcdefgh\xc3\xa9" "abcdefg."),
+		     "\xc3\xa9" "abcdefgh\xc3\xa9" "abcdefg"));
 	BAD("U\x01\xe9.", PT_ERR_PICKLE,
 	    "offset 0: SHORT_BINSTRING: invalid UTF-8 at byte 0 (try encoding latin1 or bytes)");
 	BAD("U\x03\xed\xa0\x80.", PT_ERR_PICKLE,
