@@ -50,6 +50,27 @@ static void *open_container(void *arg)
 	return NULL;
 }
 
+/*
+ * The storages bound to the container on a thread of their own while the
+ * tree is built: the two touch different fields of a storage (bind: its
+ * record and offset; the tree: its dtype and sizes), and neither reads
+ * what the other writes.
+ */
+struct binder {
+	struct pt_container *c;
+	struct pt_torch *t;
+	int rc;
+	struct pt_error err;
+};
+
+static void *bind_storages(void *arg)
+{
+	struct binder *b = arg;
+
+	b->rc = pt_container_bind(b->c, b->t, &b->err);
+	return NULL;
+}
+
 /* Runs the main pickle of bytes[0..len) into *root, values in vals, storages in ck->keep. */
 static int load_pickle(struct pt_checkpoint *ck, struct pt_arena *vals, const unsigned char *bytes,
 		       size_t len, const struct pt_open_opts *o, struct pt_value **root,
@@ -149,6 +170,9 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	struct pt_checkpoint *ck;
 	struct pt_arena values;
 	struct pt_value *root = NULL;
+	struct binder bind;
+	pthread_t th;
+	bool threaded;
 
 	if (!o) {
 		pt_open_opts_default(&def);
@@ -167,11 +191,20 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 		goto out_free; /* the message already names the path */
 	if (open_and_load(ck, &values, o, &root, err) < 0)
 		goto out_prefix;
-	if (pt_container_bind(ck->c, &ck->torch, err) < 0)
-		goto out_prefix;
+	bind = (struct binder){ .c = ck->c, .t = &ck->torch };
+	pt_error_clear(&bind.err);
+	threaded = pthread_create(&th, NULL, bind_storages, &bind) == 0;
+	if (!threaded)
+		bind_storages(&bind);
 	pt_tree_limits_default(&lim);
 	lim.ino_base = o->ino_base;
 	ck->tree = pt_tree_build(root, &lim, err);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (bind.rc < 0) { /* its error comes first, as when bound before the tree */
+		*err = bind.err;
+		goto out_prefix;
+	}
 	if (!ck->tree)
 		goto out_prefix;
 	pt_arena_release(&values);

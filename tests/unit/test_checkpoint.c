@@ -645,11 +645,63 @@ out:
 	unlink(dst);
 }
 
+/*
+ * The storages are bound on a thread while the tree is built: when both
+ * fail, the binding's error is the one reported, as when it ran first.
+ * data.pkl is {'a': a tensor of 4 float32 in storage '0', 'b': a list
+ * nested 1100 deep}; data/0 holds 8 bytes (bind fails) or 16 (only the
+ * tree's depth limit does).
+ */
+static void test_bind_error_first(void)
+{
+	static const char head[] =
+		"\x80\x02}q\x00(X\x01\x00\x00\x00" "actorch._utils\n_rebuild_tensor_v2\n"
+		"((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0"
+		"X\x03\x00\x00\x00" "cpuK\x04tQK\x00K\x04\x85K\x01\x85\x89"
+		"ccollections\nOrderedDict\n)RtRX\x01\x00\x00\x00" "b";
+	char dst[] = "/tmp/test_checkpoint_bind.XXXXXX", want[4200];
+	unsigned char pk[4096], data[16] = { 0 };
+	struct member m[3] = { { "t/data.pkl", pk, 0 }, { "t/data/0", data, 8 }, { "t/version", "3\n", 2 } };
+	struct pt_error err = { 0 };
+	struct pt_checkpoint *ck;
+	size_t n = sizeof(head) - 1, i;
+	int fd = mkstemp(dst);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	memcpy(pk, head, n);
+	for (i = 0; i < 1100; i++)
+		pk[n++] = ']';
+	for (i = 0; i < 1099; i++)
+		pk[n++] = 'a';
+	pk[n++] = 'u';
+	pk[n++] = '.';
+	m[0].len = n;
+	write_zip(dst, m, 3);
+	ck = pt_checkpoint_open(dst, NULL, &err);
+	CHECK(ck == NULL);
+	pt_checkpoint_close(ck);
+	snprintf(want, sizeof(want),
+		 "%s: storage '0': record data/0 holds 8 bytes, the pickle declares 16 (4 x float32)", dst);
+	CHECK_STR(err.msg, want);
+	m[1].len = 16;
+	write_zip(dst, m, 3);
+	ck = pt_checkpoint_open(dst, NULL, &err);
+	CHECK(ck == NULL);
+	pt_checkpoint_close(ck);
+	snprintf(want, sizeof(want), "%s: the object nests deeper than 1000 levels", dst);
+	CHECK_STR(err.msg, want);
+	unlink(dst);
+}
+
 int main(int argc, char **argv)
 {
 	const char *shared = argc > 1 ? argv[1] : NULL;
 	const char *fixtures = argc > 2 ? argv[2] : NULL;
 
+	test_bind_error_first();
 	if (fixtures && is_dir(fixtures)) {
 		test_fixtures_open(fixtures);
 		test_demo(fixtures);
