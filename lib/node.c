@@ -3,12 +3,16 @@
  *
  * Nodes live in the tree's arena and are numbered in creation order (inode
  * ino_base + index + 1; the root is 1), so the inode lookup is an array
- * index. Lookup by (parent, name) is one open hash table for the whole
- * tree, chained through the nodes, doubled whenever it would hold more
- * nodes than buckets; each node keeps its hash, so doubling rehashes no
- * names. Both arrays are pages.h buffers: a big tree's would otherwise be
- * hundreds of 4 KiB page faults. Building the tree from values is tree.c's
- * work.
+ * index. Lookup by (parent, name) scans the children of a small directory
+ * (SMALL_DIR entries at most: the usual module folder) and probes one hash
+ * table, for the whole tree, for a bigger one. Only the children of big
+ * directories are in the table: a build then costs a random access per
+ * entry of a big directory, not per entry, and a small directory's
+ * children are the nodes just made. The table is chained through the
+ * nodes and doubled whenever it would hold more nodes than buckets; each
+ * node in it keeps its hash, so doubling rehashes no names. Both arrays
+ * are pages.h buffers: a big tree's would otherwise be hundreds of 4 KiB
+ * page faults. Building the tree from values is tree.c's work.
  */
 #include "tree.h"
 
@@ -18,6 +22,8 @@
 #include <string.h>
 
 #include "pages.h"
+
+#define SMALL_DIR 8 /* children found by a scan; more go in the hash table */
 
 /*
  * A node keeps this hash, so that a rehash or a failed compare costs no
@@ -31,6 +37,21 @@ static uint32_t name_hash(const struct pt_tree *t, const struct pt_node *dir, co
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/* Whether dir's children are in the hash table (else found by a scan). */
+static bool indexed(const struct pt_node *dir)
+{
+	return dir->u.dir.n > SMALL_DIR;
+}
+
+static void bucket_put(struct pt_tree *t, struct pt_node *n)
+{
+	size_t k = n->hash & (t->nbuckets - 1);
+
+	n->hnext = t->buckets[k];
+	t->buckets[k] = n;
+}
+
+/* A table of twice the buckets, holding the children of every indexed directory. */
 static int rehash(struct pt_tree *t, struct pt_error *err)
 {
 	size_t nb = t->nbuckets ? t->nbuckets * 2 : 1024, i;
@@ -41,13 +62,9 @@ static int rehash(struct pt_tree *t, struct pt_error *err)
 	pt_pages_free(t->buckets, t->nbuckets * sizeof(*b));
 	t->buckets = b;
 	t->nbuckets = nb;
-	for (i = 1; i < t->nnodes; i++) { /* the root is never looked up */
-		struct pt_node *n = t->nodes[i];
-		size_t k = n->hash & (nb - 1);
-
-		n->hnext = b[k];
-		b[k] = n;
-	}
+	for (i = 1; i < t->nnodes; i++) /* the root is never looked up */
+		if (indexed(t->nodes[i]->parent))
+			bucket_put(t, t->nodes[i]);
 	return 0;
 }
 
@@ -57,13 +74,20 @@ struct pt_node *pt_tree_lookup_n(const struct pt_tree *t, const struct pt_node *
 	struct pt_node *n;
 	uint32_t h;
 
-	if (!dir)
+	if (hash)
+		*hash = 0;
+	if (!dir || dir->kind != PT_NODE_DIR || !dir->u.dir.n)
 		return NULL;
+	if (!indexed(dir)) {
+		for (n = dir->u.dir.first; n; n = n->next)
+			if (n->name[0] == name[0] && strncmp(n->name, name, len) == 0 &&
+			    n->name[len] == '\0')
+				return n;
+		return NULL;
+	}
 	h = name_hash(t, dir, name, len);
 	if (hash)
 		*hash = h;
-	if (dir->kind != PT_NODE_DIR || !t->nbuckets || !dir->u.dir.n)
-		return NULL;
 	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
 		if (n->hash == h && n->parent == dir && strncmp(n->name, name, len) == 0 &&
 		    n->name[len] == '\0')
@@ -90,7 +114,7 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 				 const char *name, const uint32_t *hash, enum pt_node_kind kind,
 				 const char *type, const char *key, struct pt_error *err)
 {
-	struct pt_node *n;
+	struct pt_node *n, *c;
 
 	if (t->nnodes >= max_nodes)
 		return pt_error_set(err, PT_ERR_LIMIT, "the tree would exceed %zu entries", max_nodes),
@@ -119,22 +143,22 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 		return n;
 	}
 	n->parent = parent;
-	n->hash = hash ? *hash : name_hash(t, parent, name, strlen(name));
 	if (parent->u.dir.last)
 		parent->u.dir.last->next = n;
 	else
 		parent->u.dir.first = n;
 	parent->u.dir.last = n;
-	parent->u.dir.n++;
-	if (t->nnodes > t->nbuckets) {
-		if (rehash(t, err) < 0) /* rehash places n too */
-			return NULL;
-	} else {
-		size_t k = n->hash & (t->nbuckets - 1);
-
-		n->hnext = t->buckets[k];
-		t->buckets[k] = n;
+	if (++parent->u.dir.n <= SMALL_DIR)
+		return n; /* found by a scan of parent's children; hashed if parent grows */
+	/* parent just became big: its earlier children join the table too */
+	for (c = parent->u.dir.n == SMALL_DIR + 1 ? parent->u.dir.first : n; c; c = c->next) {
+		c->hash = c == n && hash && *hash ? *hash : name_hash(t, parent, c->name, strlen(c->name));
+		t->nindexed++;
 	}
+	if (t->nindexed > t->nbuckets)
+		return rehash(t, err) < 0 ? NULL : n; /* rehash places them */
+	for (c = parent->u.dir.n == SMALL_DIR + 1 ? parent->u.dir.first : n; c; c = c->next)
+		bucket_put(t, c);
 	return n;
 }
 

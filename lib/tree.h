@@ -39,11 +39,11 @@ struct pt_node {
 	const char *name;
 	struct pt_node *parent; /* the root's parent is itself */
 	enum pt_node_kind kind;
-	uint32_t hash;          /* of (parent, name), for the lookup table */
+	uint32_t hash;          /* of (parent, name), once in the lookup table */
 	const char *type;       /* user.pt.type */
 	const char *key;        /* user.pt.key: read it with pt_node_key() */
 	struct pt_node *next;   /* next sibling, in pickle order */
-	struct pt_node *hnext;  /* next in the same lookup hash bucket */
+	struct pt_node *hnext;  /* next in the same lookup hash bucket, once in the table */
 	union {
 		struct {
 			struct pt_node *first, *last;
@@ -63,8 +63,9 @@ struct pt_tree {
 	struct pt_arena arena;
 	struct pt_node **nodes; /* by ino - 1 */
 	size_t nnodes, cap;
-	struct pt_node **buckets; /* lookup by (parent, name) */
+	struct pt_node **buckets; /* lookup by (parent, name), of big directories' children */
 	size_t nbuckets;
+	size_t nindexed;          /* nodes in buckets */
 	uint64_t seed;            /* of the lookup hash, from the tree's address */
 	size_t ntensors;
 	uint64_t ino_base; /* see struct pt_tree_limits */
@@ -103,8 +104,9 @@ struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *di
 
 /*
  * The child of dir called name[0..len) (no NUL needed), or NULL. When hash
- * is not NULL it gets the name's hash, which pt_tree_add_node can take
- * instead of hashing the name again. For tree.c's builder.
+ * is not NULL it gets the name's hash, or 0 when dir is small enough to be
+ * scanned and none was needed; pt_tree_add_node can take it instead of
+ * hashing the name again. For tree.c's builder.
  */
 struct pt_node *pt_tree_lookup_n(const struct pt_tree *t, const struct pt_node *dir,
 				 const char *name, size_t len, uint32_t *hash);
@@ -122,8 +124,8 @@ struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, cons
 /*
  * Adds a node called name (kept, not copied: it must live as long as the
  * tree) as the last child of parent, or the root when parent is NULL.
- * hash is the name's hash from pt_tree_lookup_n under parent, or NULL to
- * compute it. Returns the node, or NULL with err (PT_ERR_LIMIT past
+ * hash is the name's hash from pt_tree_lookup_n under parent, or NULL (or
+ * 0) to compute it when needed. Returns the node, or NULL with err (PT_ERR_LIMIT past
  * max_nodes, PT_ERR_NOMEM). For tree.c's builder and pt_tree_add_special.
  */
 struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,

@@ -1108,6 +1108,70 @@ static void test_tree_objects(void)
 	pt_tree_free(t);
 }
 
+/*
+ * Lookup scans a directory of up to 8 entries and hashes a bigger one
+ * (node.c): every entry is found on both sides of that line, in folders of
+ * 1, 8, 9 and 40 entries and at a root of 60, also names that share a
+ * first byte or are a prefix of another, and a missing name is not.
+ */
+static void test_tree_lookup_sizes(void)
+{
+	static const int sizes[] = { 1, 8, 9, 40 };
+	struct pt_value *root = vnew(PT_V_DICT);
+	struct pt_tree *t;
+	char key[64], name[64];
+	int found = 0, want = 0, missing = 0, ordered = 0;
+	size_t d, i;
+
+	for (d = 0; d < 4; d++)
+		for (i = 0; i < (size_t)sizes[d]; i++) {
+			snprintf(key, sizeof(key), "m%zu.%s%zu", d, i % 2 ? "w" : "ww", i);
+			dsets(root, key, vint((int64_t)i));
+		}
+	for (i = 0; i < 56; i++) {
+		snprintf(key, sizeof(key), "r%zu", i);
+		dsets(root, key, vint((int64_t)i));
+	}
+	t = build(root);
+	if (!t)
+		return;
+	CHECK_INT(root_of(t)->u.dir.n, 4 + 56 + 1); /* and .ptfs */
+	for (d = 0; d < 4; d++) {
+		struct pt_node *dir, *n;
+
+		snprintf(name, sizeof(name), "m%zu", d);
+		dir = pt_tree_lookup(t, root_of(t), name);
+		CHECK(dir != NULL);
+		if (!dir)
+			continue;
+		CHECK_INT(dir->u.dir.n, sizes[d]);
+		for (i = 0, n = dir->u.dir.first; i < (size_t)sizes[d]; i++, n = n ? n->next : NULL) {
+			snprintf(name, sizeof(name), "%s%zu", i % 2 ? "w" : "ww", i);
+			want++;
+			found += pt_tree_lookup(t, dir, name) == n && n && strcmp(n->name, name) == 0;
+			ordered += n && pt_tree_node(t, n->ino) == n;
+			snprintf(name, sizeof(name), "%s%zu", i % 2 ? "ww" : "w", i);
+			missing += pt_tree_lookup(t, dir, name) == NULL;
+		}
+		missing += pt_tree_lookup(t, dir, "w") == NULL;
+		missing += pt_tree_lookup(t, dir, "ww") == NULL;
+	}
+	for (i = 0; i < 56; i++) {
+		snprintf(name, sizeof(name), "r%zu", i);
+		want++;
+		found += at(t, root_of(t), name) != NULL && strcmp(at(t, root_of(t), name)->name, name) == 0;
+	}
+	CHECK_INT(found, want);
+	CHECK_INT(ordered, want - 56);
+	CHECK_INT(missing, 58 + 4 * 2);
+	CHECK(pt_tree_lookup(t, root_of(t), "r56") == NULL);
+	CHECK(pt_tree_lookup(t, root_of(t), ".ptfs") == pt_tree_ctl_dir(t));
+	/* a name with its length given: "ww0" found from the first three bytes of "ww0x" */
+	CHECK(pt_tree_lookup_n(t, at(t, root_of(t), "m3"), "ww0x", 3, NULL) == at(t, root_of(t), "m3/ww0"));
+	CHECK(pt_tree_lookup_n(t, at(t, root_of(t), "m0"), "ww0x", 3, NULL) == at(t, root_of(t), "m0/ww0"));
+	pt_tree_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1129,6 +1193,7 @@ int main(int argc, char **argv)
 	test_tree_limits();
 	test_tree_dotted_depth();
 	test_tree_objects();
+	test_tree_lookup_sizes();
 
 	pt_arena_release(&A);
 	return check_report("test_tree");
