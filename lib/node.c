@@ -181,6 +181,73 @@ struct pt_node *pt_tree_add_special(struct pt_tree *t, struct pt_node *dir, cons
 	return n;
 }
 
+/* How many folders n is below the root. */
+static size_t node_depth(const struct pt_node *n)
+{
+	size_t d = 0;
+
+	while (n->parent != n) {
+		n = n->parent;
+		d++;
+	}
+	return d;
+}
+
+struct pt_node *pt_tree_add_link(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
+				 const char *name, const char *type, const char *key,
+				 const struct pt_node *target, struct pt_error *err)
+{
+	const struct pt_node *x = parent, *y = target, *common;
+	size_t dx = node_depth(x), dy = node_depth(y), len = 0, total = 0, pos, ups = 0, i;
+	struct pt_node *n;
+	char *path;
+
+	while (dx > dy) {
+		x = x->parent;
+		dx--;
+		ups++;
+	}
+	while (dy > dx) {
+		y = y->parent;
+		dy--;
+	}
+	while (x != y) {
+		x = x->parent;
+		y = y->parent;
+		ups++;
+	}
+	common = x;
+	for (y = target; y != common; y = y->parent)
+		total += strlen(y->name) + 1;
+	path = pt_arena_alloc(&t->arena, ups * 3 + total + 3, err);
+	if (!path)
+		return NULL;
+	for (i = 0; i < ups; i++)
+		memcpy(path + i * 3, "../", 3);
+	len = ups * 3;
+	/* target's names below common, written from the end */
+	pos = len + total;
+	for (y = target; y != common; y = y->parent) {
+		size_t l = strlen(y->name);
+
+		pos -= l + 1;
+		memcpy(path + pos, y->name, l);
+		path[pos + l] = '/';
+	}
+	len += total;
+	if (len == 0)
+		path[len++] = '.';
+	else
+		len--; /* drop the trailing '/' */
+	path[len] = '\0';
+	n = pt_tree_add_node(t, max_nodes, parent, name, NULL, PT_NODE_LINK, type, key, err);
+	if (!n)
+		return NULL;
+	n->u.data.p = path;
+	n->u.data.len = len;
+	return n;
+}
+
 uint64_t pt_node_size(const struct pt_node *n)
 {
 	switch (n->kind) {

@@ -537,79 +537,6 @@ static int add_data(struct builder *b, struct pt_node *parent, const char *name,
 	return 0;
 }
 
-/* The path of n from the root, as "a/b/c" (empty for the root). */
-static size_t node_depth(const struct pt_node *n)
-{
-	size_t d = 0;
-
-	while (n->parent != n) {
-		n = n->parent;
-		d++;
-	}
-	return d;
-}
-
-static int add_link(struct builder *b, struct pt_node *parent, const char *name,
-		    const char *key, const char *type, struct pt_node *target)
-{
-	const struct pt_node *x = parent, *y = target, *common;
-	size_t dx = node_depth(x), dy = node_depth(y), len = 0, i, ups = 0;
-	struct pt_node *n;
-	char *path;
-
-	while (dx > dy) {
-		x = x->parent;
-		dx--;
-		ups++;
-	}
-	while (dy > dx) {
-		y = y->parent;
-		dy--;
-	}
-	while (x != y) {
-		x = x->parent;
-		y = y->parent;
-		ups++;
-	}
-	common = x;
-	for (y = target; y != common; y = y->parent)
-		len += strlen(y->name) + 1;
-	len += ups * 3 + 2;
-	path = pt_arena_alloc(&b->t->arena, len + 1, b->err);
-	if (!path)
-		return -1;
-	for (i = 0; i < ups; i++)
-		memcpy(path + i * 3, "../", 3);
-	len = ups * 3;
-	{
-		/* append target's components below common, in order */
-		size_t pos = len, total = 0;
-
-		for (y = target; y != common; y = y->parent)
-			total += strlen(y->name) + 1;
-		pos = len + total;
-		for (y = target; y != common; y = y->parent) {
-			size_t l = strlen(y->name);
-
-			pos -= l + 1;
-			memcpy(path + pos, y->name, l);
-			path[pos + l] = '/';
-		}
-		len += total;
-	}
-	if (len == 0)
-		path[len++] = '.';
-	else
-		len--; /* drop the trailing '/' */
-	path[len] = '\0';
-	n = node_new(b, parent, name, PT_NODE_LINK, type, key);
-	if (!n)
-		return -1;
-	n->u.data.p = path;
-	n->u.data.len = len;
-	return 0;
-}
-
 static const char *value_type(struct builder *b, const struct pt_value *v)
 {
 	if (v->type)
@@ -716,7 +643,8 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 	if (!is_container(v))
 		return pt_error_set(b->err, PT_ERR_UNSUPPORTED, "cannot show a %s", pt_vkind_name(v->kind));
 	if (v->aux)
-		return add_link(b, parent, name, key, type, v->aux);
+		return pt_tree_add_link(b->t, b->lim->max_nodes, parent, name, type, key, v->aux,
+					b->err) ? 0 : -1;
 	n = node_new(b, parent, name, PT_NODE_DIR, type, key);
 	if (!n)
 		return -1;

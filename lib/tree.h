@@ -132,6 +132,15 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 				 const char *name, const uint32_t *hash, enum pt_node_kind kind,
 				 const char *type, const char *key, struct pt_error *err);
 
+/*
+ * Adds a symbolic link called name under parent whose relative target
+ * ("../a/b", or "." for parent itself) leads to target, a directory of the
+ * same tree. As pt_tree_add_node for the rest. For tree.c's builder.
+ */
+struct pt_node *pt_tree_add_link(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
+				 const char *name, const char *type, const char *key,
+				 const struct pt_node *target, struct pt_error *err);
+
 /* Frees t. t may be NULL. */
 void pt_tree_free(struct pt_tree *t);
 
