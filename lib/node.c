@@ -95,6 +95,82 @@ struct pt_node *pt_tree_lookup_n(const struct pt_tree *t, const struct pt_node *
 	return NULL;
 }
 
+/*
+ * Puts in the table what pt_tree_adopt added: the nodes from index from on
+ * whose directory is indexed, and dir's earlier children (those before
+ * first_new) when the new ones made it big. -1 and err when out of memory.
+ */
+static int index_adopted(struct pt_tree *t, struct pt_node *dir, const struct pt_node *first_new,
+			 size_t from, bool dir_grew, struct pt_error *err)
+{
+	struct pt_node *n;
+	size_t i;
+
+	for (n = dir_grew ? dir->u.dir.first : NULL; n && n != first_new; n = n->next) {
+		n->hash = name_hash(t, dir, n->name, strlen(n->name));
+		t->nindexed++;
+	}
+	for (i = from; i < t->nnodes; i++) {
+		n = t->nodes[i];
+		if (indexed(n->parent)) {
+			n->hash = name_hash(t, n->parent, n->name, strlen(n->name));
+			t->nindexed++;
+		}
+	}
+	if (t->nindexed > t->nbuckets)
+		return rehash(t, err); /* places them all */
+	for (n = dir_grew ? dir->u.dir.first : NULL; n && n != first_new; n = n->next)
+		bucket_put(t, n);
+	for (i = from; i < t->nnodes; i++)
+		if (indexed(t->nodes[i]->parent))
+			bucket_put(t, t->nodes[i]);
+	return 0;
+}
+
+int pt_tree_adopt(struct pt_tree *t, struct pt_node *dir, struct pt_tree *part,
+		  size_t max_nodes, struct pt_error *err)
+{
+	struct pt_node *pr = part->nodes[0], *n;
+	size_t add = part->nnodes - 1, from = t->nnodes, dir_was = dir->u.dir.n, i;
+
+	for (n = pr->u.dir.first; n; n = n->next)
+		if (pt_tree_lookup(t, dir, n->name))
+			return 1;
+	if (add > max_nodes || t->nnodes > max_nodes - add)
+		return 1;
+	if (t->nnodes + add > t->cap) {
+		size_t cap = t->cap ? t->cap : 256;
+		struct pt_node **nn;
+
+		while (cap < t->nnodes + add)
+			cap *= 2;
+		nn = pt_pages_realloc(t->nodes, t->cap * sizeof(*nn), cap * sizeof(*nn));
+		if (!nn)
+			return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+		t->nodes = nn;
+		t->cap = cap;
+	}
+	for (i = 1; i <= add; i++) { /* numbered as if made here, in part's order */
+		n = part->nodes[i];
+		n->ino = t->ino_base + t->nnodes + 1;
+		if (n->parent == pr)
+			n->parent = dir;
+		t->nodes[t->nnodes++] = n;
+	}
+	if (pr->u.dir.first) {
+		if (dir->u.dir.last)
+			dir->u.dir.last->next = pr->u.dir.first;
+		else
+			dir->u.dir.first = pr->u.dir.first;
+		dir->u.dir.last = pr->u.dir.last;
+		dir->u.dir.n += pr->u.dir.n;
+	}
+	t->ntensors += part->ntensors;
+	pt_arena_adopt(&t->arena, &part->arena);
+	return index_adopted(t, dir, pr->u.dir.first, from, dir_was <= SMALL_DIR && indexed(dir),
+			     err);
+}
+
 struct pt_node *pt_tree_lookup(const struct pt_tree *t, const struct pt_node *dir,
 			       const char *name)
 {

@@ -1172,6 +1172,148 @@ static void test_tree_lookup_sizes(void)
 	pt_tree_free(t);
 }
 
+/* Two trees alike node by node: numbers, names, parents, order, kinds, types, keys, contents. */
+static void same_tree(struct pt_tree *a, struct pt_tree *b)
+{
+	int diff = 0;
+	size_t i;
+
+	CHECK_INT(a->nnodes, b->nnodes);
+	CHECK_INT(a->ntensors, b->ntensors);
+	for (i = 0; i < a->nnodes && i < b->nnodes; i++) {
+		struct pt_node *x = a->nodes[i], *y = b->nodes[i];
+		char *kx = pt_node_key(x), *ky = pt_node_key(y);
+		bool same = x->ino == y->ino && strcmp(x->name, y->name) == 0 &&
+			    x->parent->ino == y->parent->ino && x->kind == y->kind &&
+			    strcmp(x->type, y->type) == 0 && kx && ky && strcmp(kx, ky) == 0 &&
+			    (x->next ? x->next->ino : 0) == (y->next ? y->next->ino : 0) &&
+			    pt_node_size(x) == pt_node_size(y) &&
+			    pt_tree_node(a, x->ino) == x && pt_tree_node(b, y->ino) == y &&
+			    (i == 0 || pt_tree_lookup(a, x->parent, x->name) == x) &&
+			    (i == 0 || pt_tree_lookup(b, y->parent, y->name) == y);
+
+		if (same && x->kind == PT_NODE_DIR)
+			same = x->u.dir.n == y->u.dir.n && x->u.dir.prefix == y->u.dir.prefix &&
+			       (x->u.dir.first ? x->u.dir.first->ino : 0) ==
+				       (y->u.dir.first ? y->u.dir.first->ino : 0);
+		if (same && x->kind == PT_NODE_TENSOR)
+			same = x->u.tensor == y->u.tensor ||
+			       (x->u.tensor->storage == y->u.tensor->storage &&
+				x->u.tensor->nbytes == y->u.tensor->nbytes);
+		if (same && (x->kind == PT_NODE_DATA || x->kind == PT_NODE_LINK))
+			same = memcmp(x->u.data.p, y->u.data.p, x->u.data.len) == 0;
+		if (!same && diff++ < 3)
+			fprintf(stderr, "  node %zu: %s (%llu) vs %s (%llu)\n", i, x->name,
+				(unsigned long long)x->ino, y->name, (unsigned long long)y->ino);
+		free(kx);
+		free(ky);
+	}
+	CHECK_INT(diff, 0);
+}
+
+static struct pt_value *split_nested; /* test_tree_split's one nested dict */
+
+/*
+ * root's tree built on one thread and with dicts of 4 items or more split
+ * in two. A build leaves each container's directory in its aux: cleared
+ * before each.
+ */
+static void split_is_same(struct pt_value *root, uint64_t ino_base, const char *err)
+{
+	struct pt_tree_limits one, two;
+	struct pt_tree *a, *b;
+	struct pt_error e2;
+
+	pt_tree_limits_default(&one);
+	one.split_min = 0;
+	one.ino_base = ino_base;
+	two = one;
+	two.split_min = 4;
+	if (err)
+		one.max_nodes = two.max_nodes = 1000;
+	root->aux = split_nested->aux = NULL;
+	a = pt_tree_build(root, &one, &E);
+	root->aux = split_nested->aux = NULL;
+	b = pt_tree_build(root, &two, &e2);
+	if (err) {
+		CHECK(a == NULL && b == NULL);
+		CHECK_STR(E.msg, err);
+		CHECK_STR(e2.msg, err);
+	} else {
+		CHECK(a != NULL && b != NULL);
+		if (a && b)
+			same_tree(a, b);
+	}
+	pt_tree_free(a);
+	pt_tree_free(b);
+}
+
+/*
+ * A big dict's second half is built on a thread of its own and moved in
+ * (tree.c's split_items, node.c's pt_tree_adopt): the tree must be the one
+ * a single thread builds, also when the second half cannot be built apart
+ * (a name both halves make, a container, a key to escape, the node limit)
+ * and is added the usual way instead.
+ */
+static void test_tree_split(void)
+{
+	struct pt_value *root = vnew(PT_V_DICT), *tied = vtensor(5), *nested = vnew(PT_V_DICT);
+	char key[64];
+	size_t i;
+
+	split_nested = nested;
+	dsets(root, "early", nested); /* linked to from the second half, below */
+	for (i = 0; i < 600; i++) {
+		snprintf(key, sizeof(key), "layer%zu.%s", i / 3, i % 3 == 0 ? "weight" : i % 3 == 1 ? "bias" : "sub.x");
+		dsets(root, key, i % 3 == 2 ? vint((int64_t)i) : vtensor((int64_t)i + 1));
+	}
+	dsets(root, "head", tied);
+	dsets(root, "tail.tied", tied);
+	dsets(root, "scalar", vfloat(0.5));
+	dsets(root, "dtype", vglobal("torch", "float16"));
+	split_is_same(root, 0, NULL);
+	split_is_same(root, 1000, NULL);
+	/* the same first part on both sides: moved in, it would clash */
+	dsets(root, "layer0.late", vtensor(7));
+	split_is_same(root, 0, NULL);
+	/* keys the second half cannot take: escaped, not plain, and a container */
+	dsets(root, "a..b", vint(1));
+	split_is_same(root, 0, NULL);
+	dsets(root, "it's", vint(2));
+	split_is_same(root, 0, NULL);
+	/* an int key, its str twin, and a second 'a..b' (a dict filled by hand): "~1" */
+	dset(root, vint(7), vint(0));
+	dsets(root, "7", vint(3));
+	dsets(root, "dup", vint(1));
+	root->u.dict.k[root->u.dict.n - 1] = vstr("a..b");
+	split_is_same(root, 0, NULL);
+	dsets(nested, "w", tied);
+	dsets(root, "nested", nested); /* a link to "early" */
+	split_is_same(root, 0, NULL);
+	/* a nested dict split too */
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "n%zu.v", i);
+		dsets(nested, key, vint((int64_t)i));
+	}
+	split_is_same(root, 0, NULL);
+	/* the node limit passed in the second half: the one-thread error */
+	split_is_same(root, 0, "the tree would exceed 1000 entries");
+	/* a folder of 6 entries that the second half's 6 make big (hashed from then on) */
+	root = vnew(PT_V_DICT);
+	split_nested = vnew(PT_V_DICT);
+	for (i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		dsets(split_nested, key, vtensor((int64_t)i + 1));
+	}
+	dsets(root, "m", split_nested);
+	split_is_same(root, 0, NULL);
+	for (i = 0; i < 10; i++) { /* and with a table made already, by a big root */
+		snprintf(key, sizeof(key), "r%zu", i);
+		dsets(root, key, vint((int64_t)i));
+	}
+	split_is_same(root, 0, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1194,6 +1336,7 @@ int main(int argc, char **argv)
 	test_tree_dotted_depth();
 	test_tree_objects();
 	test_tree_lookup_sizes();
+	test_tree_split();
 
 	pt_arena_release(&A);
 	return check_report("test_tree");
