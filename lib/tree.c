@@ -13,12 +13,26 @@
  * it also serves the collision checks while dotted keys are split.
  */
 #include "tree.h"
-#include "tree_int.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define NAME_MAX_BYTES 255
+#define PT_SPLIT_MAX_BYTES 4096 /* longer keys are not split at dots */
+
+struct builder {
+	struct pt_tree *t;
+	const struct pt_tree_limits *lim;
+	struct pt_error *err;
+	struct pt_node *ctl;
+	/* strings needed only while building (reprs, lookups), freed after */
+	struct pt_arena scratch;
+	/* the hash add_dotted's failed lookup of (hint_dir, hint_name) computed */
+	const struct pt_node *hint_dir;
+	const char *hint_name;
+	uint32_t hint_hash;
+};
 
 static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
 				enum pt_node_kind kind, const char *type, const char *key)
@@ -30,6 +44,147 @@ static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const
 }
 
 /* x + y + z + w in a (the tree's arena or the scratch one) */
+static char *cat_in(struct builder *b, struct pt_arena *a, const char *x, const char *y,
+		    const char *z, const char *w)
+{
+	size_t lx = strlen(x), ly = strlen(y), lz = strlen(z), lw = strlen(w);
+	char *s = pt_arena_alloc(a, lx + ly + lz + lw + 1, b->err);
+
+	if (!s)
+		return NULL;
+	memcpy(s, x, lx);
+	memcpy(s + lx, y, ly);
+	memcpy(s + lx + ly, z, lz);
+	memcpy(s + lx + ly + lz, w, lw + 1);
+	return s;
+}
+
+static char *cat3(struct builder *b, const char *x, const char *y, const char *z)
+{
+	return cat_in(b, &b->t->arena, x, y, z, "");
+}
+
+/* The bytes repr() shows as they are in a str: printable ASCII but quote and backslash. */
+static const unsigned char repr_plain[256] = {
+	[0x20 ... 0x26] = 1, /* 0x27 is the quote */
+	[0x28 ... 0x5b] = 1, /* 0x5c the backslash */
+	[0x5d ... 0x7e] = 1,
+};
+
+/* repr(s) is 's' quoted as it is: printable ASCII, no quote, no backslash */
+static bool repr_is_plain(const char *s, size_t n)
+{
+	unsigned char ok = 1;
+	size_t i;
+
+	for (i = 0; i < n; i++) /* no early exit: the usual key is plain */
+		ok &= repr_plain[(unsigned char)s[i]];
+	return ok;
+}
+
+/*
+ * "[" + repr(k) + "]"; a key with no literal form (a tuple holding a
+ * storage, an object) reads "[<tuple key>]": the entry stays reachable by
+ * its escaped name, only user.pt.key cannot be evaluated. NULL on ENOMEM.
+ */
+static char *key_subscript(struct builder *b, const char *pkey, const struct pt_value *k)
+{
+	char tmp[48], *r;
+
+	if (!pkey)
+		return NULL; /* the caller's allocation failed; err says so */
+	if (k->kind == PT_V_STR && repr_is_plain(k->u.s.p, k->u.s.len)) {
+		/* the common case, 40,000 times a 20,000-tensor mount: lengths known */
+		size_t lp = strlen(pkey), lk = k->u.s.len;
+
+		r = pt_arena_alloc(&b->t->arena, lp + lk + 5, b->err);
+		if (!r)
+			return NULL;
+		memcpy(r, pkey, lp);
+		memcpy(r + lp, "['", 2);
+		memcpy(r + lp + 2, k->u.s.p, lk);
+		memcpy(r + lp + 2 + lk, "']", 3);
+		return r;
+	}
+	pt_error_clear(b->err);
+	r = pt_value_repr(&b->scratch, k, b->err);
+	if (!r && b->err->code != PT_OK)
+		return NULL;
+	if (!r) {
+		snprintf(tmp, sizeof(tmp), "<%s key>", pt_vkind_name(k->kind));
+		r = tmp;
+	}
+	return cat_in(b, &b->t->arena, pkey, "[", r, "]");
+}
+
+static bool is_identifier(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* A name usable as it is: not empty, '.', '..', no '/', not starting with '%'. */
+static bool name_ok(const char *s, size_t len, const struct pt_node *dir, const struct builder *b)
+{
+	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '%')
+		return false;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	if (memchr(s, '/', len) || memchr(s, '\0', len))
+		return false;
+	if (dir == b->t->nodes[0] && len == 5 && memcmp(s, ".ptfs", 5) == 0)
+		return false;
+	return true;
+}
+
+/* '%' + repr(k), '%' and '/' percent-encoded, long ones cut and hashed. */
+static char *escaped_name(struct builder *b, const struct pt_value *k, size_t index)
+{
+	char *r = pt_value_repr(&b->scratch, k, b->err), *out, *o;
+	const char *p;
+	size_t len;
+
+	if (!r) {
+		char tmp[48];
+
+		if (b->err->code != PT_OK && b->err->code != PT_ERR_PICKLE)
+			return NULL;
+		pt_error_clear(b->err);
+		snprintf(tmp, sizeof(tmp), "<%s key %zu>", pt_vkind_name(k->kind), index);
+		r = cat3(b, tmp, "", "");
+		if (!r)
+			return NULL;
+	}
+	out = pt_arena_alloc(&b->t->arena, strlen(r) * 3 + 2, b->err);
+	if (!out)
+		return NULL;
+	o = out;
+	*o++ = '%';
+	for (p = r; *p; p++) {
+		if (*p == '%' || *p == '/') {
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	len = (size_t)(o - out);
+	if (len > NAME_MAX_BYTES) {
+		uint64_t h = pt_hash_fnv1a(r, strlen(r), PT_HASH_FNV1A_INIT);
+		size_t cut = 200;
+
+		while (cut > 1 && ((unsigned char)out[cut] & 0xC0) == 0x80)
+			cut--;
+		snprintf(out + cut, 18, "~%016llx", (unsigned long long)h);
+	}
+	return out;
+}
+
 static char *arena_strndup(struct builder *b, const char *s, size_t n)
 {
 	return pt_arena_strndup(&b->t->arena, s, n, b->err);
@@ -43,7 +198,7 @@ static bool is_container(const struct pt_value *v);
 static int add_escaped(struct builder *b, struct pt_node *dir, const struct pt_value *k,
 		       size_t index, const char *key, struct pt_value *v, size_t depth)
 {
-	char *name = pt_names_escaped(b, k, index);
+	char *name = escaped_name(b, k, index);
 	unsigned tries = 0;
 
 	if (!name)
@@ -52,7 +207,7 @@ static int add_escaped(struct builder *b, struct pt_node *dir, const struct pt_v
 		char suffix[24];
 
 		snprintf(suffix, sizeof(suffix), "~%u", ++tries);
-		name = pt_names_cat3(b, name, suffix, "");
+		name = cat3(b, name, suffix, "");
 		if (!name)
 			return -1;
 	}
@@ -137,7 +292,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 		if (!dot) {
 			if (child)
 				return 1;
-			if (!key && is_container(v) && !(key = pt_names_subscript(b, pkey, k)))
+			if (!key && is_container(v) && !(key = key_subscript(b, pkey, k)))
 				return -1;
 			return add_value(b, cur, part, key ? key : nkey, v, depth + parts);
 		}
@@ -155,7 +310,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 					return -1;
 				memcpy(pv.u.s.p, s, pv.u.s.len - 1);
 				pv.u.s.p[pv.u.s.len - 1] = '*';
-				ks = pt_names_subscript(b, pkey, &pv);
+				ks = key_subscript(b, pkey, &pv);
 				if (!ks)
 					return -1;
 			}
@@ -169,28 +324,25 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 	}
 }
 
-/* Items from .. to - 1 of d under dir. */
-static int add_items(struct builder *b, struct pt_node *dir, const char *pkey,
-		     const struct pt_vdict *d, size_t from, size_t to, size_t depth)
+static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pkey,
+			  const struct pt_vdict *d, size_t depth)
 {
 	char *nkey = NULL; /* PT_NODE_KEY_NAMES + pkey, made at the first plain str key */
 	size_t i;
 
-	for (i = from; i < to; i++) {
+	for (i = 0; i < d->n; i++) {
 		struct pt_value *k = d->k[i], *v = d->v[i];
 		char *key = NULL;
 		int r = 1;
 
-		if (b->part && is_container(v))
-			return -1;
-		if (k->kind == PT_V_STR && pt_names_plain(k->u.s.p, k->u.s.len)) {
+		if (k->kind == PT_V_STR && repr_is_plain(k->u.s.p, k->u.s.len)) {
 			if (!nkey)
-				nkey = pt_names_cat(b, &b->t->arena, (char[]){ PT_NODE_KEY_NAMES, '\0' }, pkey,
+				nkey = cat_in(b, &b->t->arena, (char[]){ PT_NODE_KEY_NAMES, '\0' }, pkey,
 					      "", "");
 			if (!nkey)
 				return -1;
 			r = add_dotted(b, dir, pkey, k, NULL, nkey, v, depth);
-		} else if (!(key = pt_names_subscript(b, pkey, k))) {
+		} else if (!(key = key_subscript(b, pkey, k))) {
 			return -1;
 		} else if (k->kind == PT_V_STR) {
 			r = add_dotted(b, dir, pkey, k, key, NULL, v, depth);
@@ -206,96 +358,12 @@ static int add_items(struct builder *b, struct pt_node *dir, const char *pkey,
 		}
 		if (r < 0)
 			return -1;
-		if (r == 1 && !key && !(key = pt_names_subscript(b, pkey, k)))
+		if (r == 1 && !key && !(key = key_subscript(b, pkey, k)))
 			return -1;
 		if (r == 1 && add_escaped(b, dir, k, i, key, v, depth) < 0)
 			return -1;
 	}
 	return 0;
-}
-
-/* The second half of a split dict, built on its own thread. */
-struct half {
-	struct builder b;
-	struct pt_error err;
-	const struct pt_vdict *d;
-	const char *pkey;
-	size_t from, depth;
-	int rc;
-};
-
-static void *build_half(void *arg)
-{
-	struct half *h = arg;
-
-	h->rc = add_items(&h->b, h->b.t->nodes[0], h->pkey, h->d, h->from, h->d->n, h->depth);
-	return NULL;
-}
-
-static size_t first_part_len(const struct pt_value *k)
-{
-	const char *dot;
-
-	if (k->kind != PT_V_STR)
-		return 0;
-	dot = memchr(k->u.s.p, '.', k->u.s.len);
-	return dot ? (size_t)(dot - k->u.s.p) : k->u.s.len;
-}
-
-static struct pt_tree *tree_new(const struct pt_tree_limits *lim);
-
-/*
- * A big dict on two threads: this one adds the first half while another
- * builds the second into a tree of its own, which then moves in behind it
- * (pt_tree_adopt) with the names and numbers a one-thread build gives: the
- * second half's names, escaped ones and their "~1" included, are those of
- * a one-thread build as long as the first half made none of them, which
- * pt_tree_adopt checks. The second half is added here instead, after the
- * first, when its thread refused a container, failed, or made a name the
- * first half also made. The split is moved to where the keys' first part
- * changes, so that a module's entries stay on one side.
- */
-static int split_items(struct builder *b, struct pt_node *dir, const char *pkey,
-		       const struct pt_vdict *d, size_t depth)
-{
-	struct half h = { .d = d, .pkey = pkey, .depth = depth, .rc = -1 };
-	size_t s = d->n / 2, lim = d->n - d->n / 4, l;
-	pthread_t th;
-	bool threaded = false;
-	int rc;
-
-	l = first_part_len(d->k[s - 1]);
-	while (s < lim && l && first_part_len(d->k[s]) == l &&
-	       memcmp(d->k[s]->u.s.p, d->k[s - 1]->u.s.p, l) == 0)
-		s++;
-	h.from = s;
-	h.b = (struct builder){ .lim = b->lim, .err = &h.err, .part = true };
-	pt_error_clear(&h.err);
-	pt_arena_init(&h.b.scratch, 0);
-	h.b.t = tree_new(b->lim);
-	if (h.b.t && pt_tree_add_node(h.b.t, b->lim->max_nodes, NULL, "", NULL, PT_NODE_DIR, "dict",
-				      "", &h.err))
-		threaded = pthread_create(&th, NULL, build_half, &h) == 0;
-	rc = add_items(b, dir, pkey, d, 0, threaded ? s : d->n, depth);
-	if (threaded)
-		pthread_join(th, NULL);
-	pt_arena_release(&h.b.scratch);
-	if (rc == 0 && threaded && h.rc == 0)
-		rc = pt_tree_adopt(b->t, dir, h.b.t, b->lim->max_nodes, b->err);
-	else if (rc == 0 && threaded)
-		rc = 1;
-	pt_tree_free(h.b.t);
-	if (rc == 1) /* the second half the usual way */
-		rc = add_items(b, dir, pkey, d, s, d->n, depth);
-	return rc;
-}
-
-static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pkey,
-			  const struct pt_vdict *d, size_t depth)
-{
-	if (!b->part && b->lim->split_min && d->n >= b->lim->split_min && d->n >= 4)
-		return split_items(b, dir, pkey, d, depth);
-	return add_items(b, dir, pkey, d, 0, d->n, depth);
 }
 
 static int add_seq_items(struct builder *b, struct pt_node *dir, const char *pkey,
@@ -309,7 +377,7 @@ static int add_seq_items(struct builder *b, struct pt_node *dir, const char *pke
 		snprintf(num, sizeof(num), "%zu", i);
 		snprintf(sub, sizeof(sub), fmt, i);
 		name = arena_strndup(b, num, strlen(num));
-		key = name ? pt_names_cat3(b, pkey, sub, "") : NULL;
+		key = name ? cat3(b, pkey, sub, "") : NULL;
 		if (!key || add_value(b, dir, name, key, s->v[i], depth) < 0)
 			return -1;
 	}
@@ -330,11 +398,11 @@ static int add_module_part(struct builder *b, struct pt_node *dir, const char *p
 
 		if (v->kind == PT_V_NONE)
 			continue;
-		sub = pt_names_cat(b, &b->scratch, pkey, attr, "", "");
-		key = sub ? pt_names_subscript(b, sub, k) : NULL;
+		sub = cat_in(b, &b->scratch, pkey, attr, "", "");
+		key = sub ? key_subscript(b, sub, k) : NULL;
 		if (!key)
 			return -1;
-		if (k->kind == PT_V_STR && pt_names_ok(k->u.s.p, k->u.s.len, dir, b) &&
+		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, dir, b) &&
 		    !pt_tree_lookup(b->t, dir, k->u.s.p)) {
 			char *nm = arena_strndup(b, k->u.s.p, k->u.s.len);
 
@@ -364,7 +432,7 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		return 0;
 	if (skip_module_parts) {
 		/* the module's other attributes, out of the state_dict's way */
-		base = pt_names_cat3(b, pkey, ".__dict__", "");
+		base = cat3(b, pkey, ".__dict__", "");
 		if (!base)
 			return -1;
 		target = node_new(b, dir, ".__dict__", PT_NODE_DIR, "dict", base);
@@ -379,15 +447,15 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		    (!strcmp(k->u.s.p, "_parameters") || !strcmp(k->u.s.p, "_buffers") ||
 		     !strcmp(k->u.s.p, "_modules")))
 			continue;
-		if (skip_module_parts || k->kind != PT_V_STR || !pt_names_identifier(k->u.s.p))
-			key = pt_names_subscript(b, skip_module_parts ? base
-							      : pt_names_cat(b, &b->scratch, pkey, ".__dict__", "", ""),
+		if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
+			key = key_subscript(b, skip_module_parts ? base
+							      : cat_in(b, &b->scratch, pkey, ".__dict__", "", ""),
 					    k);
 		else
-			key = pt_names_cat3(b, pkey, ".", k->u.s.p);
+			key = cat3(b, pkey, ".", k->u.s.p);
 		if (!key)
 			return -1;
-		if (k->kind == PT_V_STR && pt_names_ok(k->u.s.p, k->u.s.len, target, b) &&
+		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, target, b) &&
 		    !pt_tree_lookup(b->t, target, k->u.s.p)) {
 			char *nm = arena_strndup(b, k->u.s.p, k->u.s.len);
 
@@ -412,7 +480,7 @@ static const char *object_type(struct builder *b, const struct pt_value *v)
 		return "object";
 	if (!strcmp(c->u.global.module, "builtins"))
 		return arena_strndup(b, c->u.global.name, strlen(c->u.global.name)); /* values do not outlive the build */
-	return pt_names_cat3(b, c->u.global.module, ".", c->u.global.name);
+	return cat3(b, c->u.global.module, ".", c->u.global.name);
 }
 
 static int add_object(struct builder *b, struct pt_node *dir, const char *pkey,
@@ -436,7 +504,7 @@ static int add_object(struct builder *b, struct pt_node *dir, const char *pkey,
 		if (add_attrs(b, dir, pkey, st, false, depth) < 0)
 			return -1;
 	} else if (st && st->kind != PT_V_NONE) {
-		char *key = pt_names_cat3(b, pkey, ".__getstate__()", "");
+		char *key = cat3(b, pkey, ".__getstate__()", "");
 
 		if (!key || add_value(b, dir, "%state", key, st, depth) < 0)
 			return -1;
@@ -556,12 +624,12 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 		const char *m = v->u.global.module, *nm = v->u.global.name;
 
 		if (!strcmp(m, "torch") && pt_dtype_from_name(nm) != PT_DT_INVALID) {
-			char *s = pt_names_cat3(b, "torch.", nm, "");
+			char *s = cat3(b, "torch.", nm, "");
 
 			return s ? add_data(b, parent, name, "torch.dtype", key, s, strlen(s), true) : -1;
 		}
 		{
-			char *s = pt_names_cat3(b, m, ".", nm);
+			char *s = cat3(b, m, ".", nm);
 
 			return s ? add_data(b, parent, name, "ptfs.global", key, s, strlen(s), true) : -1;
 		}
@@ -596,20 +664,6 @@ void pt_tree_limits_default(struct pt_tree_limits *l)
 	l->max_depth = 1000;
 	l->max_nodes = (size_t)1 << 26;
 	l->ino_base = 0;
-	l->split_min = 4096;
-}
-
-/* An empty tree. */
-static struct pt_tree *tree_new(const struct pt_tree_limits *lim)
-{
-	struct pt_tree *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	pt_arena_init(&t->arena, 0);
-	t->ino_base = lim->ino_base;
-	t->seed = pt_hash_seed(t);
-	return t;
 }
 
 struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits *limits,
@@ -617,15 +671,17 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 {
 	struct pt_tree_limits def;
 	struct builder b = { .lim = limits ? limits : &def, .err = err };
-	struct pt_tree *t;
+	struct pt_tree *t = calloc(1, sizeof(*t));
 	struct pt_node *r;
 	int rc;
 
 	pt_tree_limits_default(&def);
-	t = tree_new(b.lim);
 	if (!t)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
+	pt_arena_init(&t->arena, 0);
 	pt_arena_init(&b.scratch, 0);
+	t->ino_base = b.lim->ino_base;
+	t->seed = pt_hash_seed(t);
 	b.t = t;
 	r = node_new(&b, NULL, "", PT_NODE_DIR,
 		     is_container(root) ? value_type(&b, root) : "ptfs.root", "");

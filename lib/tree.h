@@ -80,15 +80,9 @@ struct pt_tree_limits {
 	 * kernel's cached ones then find nothing instead of the wrong entry.
 	 */
 	uint64_t ino_base;
-	/*
-	 * A dict of at least this many items is built on two threads, its
-	 * second half into a tree of its own, moved in after (pt_tree_adopt);
-	 * the result is the one-thread build's. 0: one thread.
-	 */
-	size_t split_min;
 };
 
-/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0, split from 4096 items. */
+/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0. */
 void pt_tree_limits_default(struct pt_tree_limits *l);
 
 /*
@@ -146,18 +140,6 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 struct pt_node *pt_tree_add_link(struct pt_tree *t, size_t max_nodes, struct pt_node *parent,
 				 const char *name, const char *type, const char *key,
 				 const struct pt_node *target, struct pt_error *err);
-
-/*
- * Moves the entries of part, a tree whose root stands for dir (built on
- * another thread), under dir in t: they follow dir's own children and are
- * numbered after t's nodes in part's order, as if added to t one by one.
- * Returns 0; 1, t unchanged, when a child of part's root has a name dir
- * already holds or t would pass max_nodes (the caller then adds those
- * entries itself); -1 and err when out of memory (t is then only fit for
- * pt_tree_free). part's arena moves to t; the caller frees part either way.
- */
-int pt_tree_adopt(struct pt_tree *t, struct pt_node *dir, struct pt_tree *part,
-		  size_t max_nodes, struct pt_error *err);
 
 /* Frees t. t may be NULL. */
 void pt_tree_free(struct pt_tree *t);

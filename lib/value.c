@@ -98,26 +98,6 @@ static __attribute__((cold, noinline)) void *arena_refuse(struct pt_arena *a, si
 	return NULL;
 }
 
-void pt_arena_adopt(struct pt_arena *a, struct pt_arena *from)
-{
-	struct pt_arena_block *tail;
-
-	if (!from->head)
-		return;
-	for (tail = from->head; tail->next; tail = tail->next)
-		;
-	if (a->head) { /* behind a's head, which keeps serving a's requests */
-		tail->next = a->head->next;
-		a->head->next = from->head;
-	} else {
-		a->head = from->head; /* a->next == a->end: a's next request takes a new block */
-	}
-	a->used += from->used;
-	if (a->limit && (a->used > a->limit || (size_t)(a->end - a->next) > a->limit - a->used))
-		a->end = a->used > a->limit ? a->next : a->next + (a->limit - a->used);
-	pt_arena_init(from, from->limit);
-}
-
 void *pt_arena_alloc_slow(struct pt_arena *a, size_t n, struct pt_error *err)
 {
 	struct pt_arena_block *nb;

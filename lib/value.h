@@ -45,13 +45,6 @@ void pt_arena_init(struct pt_arena *a, size_t limit);
 /* Frees every block. The arena can be reused after pt_arena_init. */
 void pt_arena_release(struct pt_arena *a);
 
-/*
- * Moves from's blocks into a: they are freed with a's, and from is left
- * empty (initialised again). a's free bytes stay where they were. For a
- * part built in an arena of its own on another thread.
- */
-void pt_arena_adopt(struct pt_arena *a, struct pt_arena *from);
-
 /* pt_arena_alloc's out-of-line part: a new block, a large request, the limit. */
 void *pt_arena_alloc_slow(struct pt_arena *a, size_t n, struct pt_error *err);
 
