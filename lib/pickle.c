@@ -84,7 +84,14 @@ int pt_pickle_failed(struct pt_machine *m, const char *fallback)
 
 static size_t avail(const struct pt_machine *m)
 {
-	return m->sp - (m->nmarks ? m->marks[m->nmarks - 1] : 0);
+	return m->sp - m->floor;
+}
+
+/* floor and push_max after the marks or the stack's room changed. */
+static void set_marks(struct pt_machine *m)
+{
+	m->floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
+	m->push_max = m->max_stack - m->nmarks < m->scap ? m->max_stack - m->nmarks : m->scap;
 }
 
 int pt_pickle_need(struct pt_machine *m, size_t k)
@@ -101,7 +108,7 @@ int pt_pickle_need(struct pt_machine *m, size_t k)
 int pt_pickle_push_slow(struct pt_machine *m, struct pt_value *v)
 {
 	struct pt_value **ns;
-	size_t ncap;
+	size_t *np, ncap;
 
 	if (!v)
 		return pt_pickle_failed(m, "no value");
@@ -119,18 +126,15 @@ int pt_pickle_push_slow(struct pt_machine *m, struct pt_value *v)
 			return pt_pickle_fail(m, PT_ERR_NOMEM,
 					      "out of memory growing the stack");
 		m->stack = ns;
-		if (m->prov) {
-			size_t *np = realloc(m->prov, ncap * sizeof(*np));
-
-			if (!np)
-				return pt_pickle_fail(m, PT_ERR_NOMEM,
-						      "out of memory growing the stack");
-			m->prov = np;
-		}
+		np = realloc(m->prov, ncap * sizeof(*np));
+		if (!np)
+			return pt_pickle_fail(m, PT_ERR_NOMEM,
+					      "out of memory growing the stack");
+		m->prov = np;
 		m->scap = ncap;
+		set_marks(m);
 	}
-	if (m->prov)
-		m->prov[m->sp] = m->off;
+	m->prov[m->sp] = m->off;
 	m->stack[m->sp++] = v;
 	return 0;
 }
@@ -159,6 +163,7 @@ static int push_mark(struct pt_machine *m)
 		m->mcap = ncap;
 	}
 	m->marks[m->nmarks++] = m->sp;
+	set_marks(m);
 	return 0;
 }
 
@@ -168,6 +173,7 @@ int pt_pickle_pop_mark(struct pt_machine *m, size_t *base)
 	if (!m->nmarks)
 		return pt_pickle_fail(m, PT_ERR_PICKLE, "no MARK on the stack");
 	*base = m->marks[--m->nmarks];
+	set_marks(m);
 	return 0;
 }
 
@@ -294,7 +300,7 @@ struct pt_value *pt_pickle_make_seq(struct pt_machine *m, enum pt_vkind kind,
 /* Tells the tuple hook where each item of a new tuple came from. */
 static int tuple_made(struct pt_machine *m, struct pt_value *v, size_t base)
 {
-	if (!m->prov || !m->h->tuple)
+	if (!m->h->tuple)
 		return 0;
 	pt_error_clear(m->err);
 	if (m->h->tuple(m->h->ctx, v, m->prov + base, m->err) < 0)
@@ -525,6 +531,7 @@ static int step(struct pt_machine *m, const struct pt_oparg *arg, size_t next,
 		}
 		if (m->nmarks) { /* Python's POP takes a mark when no value is above it */
 			m->nmarks--;
+			set_marks(m);
 			return 0;
 		}
 		return pt_pickle_need(m, 1);
@@ -672,10 +679,10 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	/* Never NULL, so that stack + base is always a valid pointer. */
 	m.scap = 64;
 	m.stack = malloc(m.scap * sizeof(*m.stack));
-	if (m.h->tuple)
-		m.prov = malloc(m.scap * sizeof(*m.prov));
+	m.prov = malloc(m.scap * sizeof(*m.prov));
+	set_marks(&m);
 	memo_dense_init(&m);
-	if (!m.stack || (m.h->tuple && !m.prov)) {
+	if (!m.stack || !m.prov) {
 		pt_error_set(m.err, PT_ERR_NOMEM, "out of memory for the pickle stack");
 		goto out_free;
 	}

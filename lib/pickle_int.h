@@ -73,9 +73,7 @@ static inline int pt_pickle_op_decode_fixed(const unsigned char *buf, size_t len
 	size_t left = len - pos - 1;
 	uint32_t v4;
 
-	/* the other fields stay unset: no handler of these layouts reads them */
-	arg->u = 0;
-	arg->i = 0;
+	/* only the field the layout has is set: no handler reads another */
 	switch (fmt) {
 	case PT_ARG_NONE:
 		*next = pos + 1;
@@ -109,8 +107,8 @@ static inline int pt_pickle_op_decode_fixed(const unsigned char *buf, size_t len
  * ("offset 12: BINUNICODE: length 4294967295 exceeds the 3 bytes left");
  * -1 for a length no file can have (negative, or past 2**63). err is set in
  * both failure cases. The opcode must be known. Fields the layout does not
- * use are 0, but p, p2, n and n2 are left unset for the layouts
- * pt_pickle_op_decode_fixed decodes, which have none.
+ * use are 0, except for the layouts pt_pickle_op_decode_fixed decodes,
+ * which set only theirs: u (U1, U4) or i (I4), and nothing for none.
  */
 int pt_pickle_op_decode(const unsigned char *buf, size_t len, size_t pos,
 			struct pt_oparg *arg, size_t *next, struct pt_error *err);
@@ -133,10 +131,17 @@ struct pt_machine {
 	struct pt_error *err;
 
 	struct pt_value **stack;
-	size_t *prov; /* per stack slot, the offset of the opcode that pushed it (tuple hook only) */
+	size_t *prov; /* per stack slot, the offset of the opcode that pushed it (the tuple hook's) */
 	size_t sp, scap;
 	size_t *marks;
 	size_t nmarks, mcap;
+	/*
+	 * Kept by set_marks (pickle.c) whenever the marks or the stack's room
+	 * change, so that a push and an operand count cost one compare each:
+	 * floor is the innermost mark's stack position (0 without one) and
+	 * push_max min(scap, max_stack - nmarks).
+	 */
+	size_t floor, push_max;
 	struct pt_value **dense; /* memo indices 0 .. ndense - 1; NULL where never stored */
 	size_t ndense;           /* pt_pages_alloc'd */
 	struct pt_memo_slot *memo; /* the other indices */
@@ -179,10 +184,9 @@ int pt_pickle_push_slow(struct pt_machine *m, struct pt_value *v);
  */
 static inline int pt_pickle_push(struct pt_machine *m, struct pt_value *v)
 {
-	if (!v || m->sp == m->scap || m->sp + m->nmarks >= m->max_stack)
+	if (!v || m->sp >= m->push_max)
 		return pt_pickle_push_slow(m, v);
-	if (m->prov)
-		m->prov[m->sp] = m->off;
+	m->prov[m->sp] = m->off;
 	m->stack[m->sp++] = v;
 	return 0;
 }
