@@ -300,10 +300,11 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 			return 1;
 		if (!child) {
 			/* "['layer1.0.*']": names the group of keys, not one key */
-			struct pt_value pv = { .kind = PT_V_STR };
 			const char *ks = nkey;
 
 			if (!ks) {
+				struct pt_value pv = { .kind = PT_V_STR };
+
 				pv.u.s.len = (size_t)(dot - s) + 2;
 				pv.u.s.p = pt_arena_alloc(&b->scratch, pv.u.s.len + 1, b->err);
 				if (!pv.u.s.p)
