@@ -211,6 +211,7 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	ck->torch.jit_tensors = NULL; /* were values */
 	ck->torch.njit_tensors = 0;
 	ck->torch.last_pid = NULL;
+	ck->torch.last_class = NULL;
 	return ck;
 
 out_prefix:

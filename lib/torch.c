@@ -53,13 +53,17 @@ static int get_int(const struct pt_value *v, int64_t *out)
 }
 
 /* The dtype of a storage-class global such as `torch FloatStorage`. */
-static enum pt_dtype storage_class_dtype(const struct pt_value *cls)
+static enum pt_dtype storage_class_dtype(struct pt_torch *t, const struct pt_value *cls)
 {
 	if (!cls || cls->kind != PT_V_GLOBAL)
 		return PT_DT_INVALID;
-	if (strncmp(cls->u.global.module, "torch", 5) != 0)
-		return PT_DT_INVALID;
-	return pt_dtype_from_storage_class(cls->u.global.name);
+	if (cls == t->last_class)
+		return t->last_class_dtype;
+	t->last_class = cls;
+	t->last_class_dtype = strncmp(cls->u.global.module, "torch", 5) != 0
+				      ? PT_DT_INVALID
+				      : pt_dtype_from_storage_class(cls->u.global.name);
+	return t->last_class_dtype;
 }
 
 /* Remembers where this persistent id's tag (and legacy view item) came from. */
@@ -122,7 +126,7 @@ static struct pt_value *torch_persistent_load(void *ctx, struct pt_arena *a,
 	loc = tuple_at(pid, 3);
 	numel_v = tuple_at(pid, 4);
 	view = n == 6 ? tuple_at(pid, 5) : NULL;
-	dt = storage_class_dtype(type);
+	dt = storage_class_dtype(t, type);
 	if (dt == PT_DT_INVALID)
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "storage persistent id: type is %s%s%s, not a torch storage class",

@@ -88,6 +88,13 @@ struct pt_torch {
 	/* the last storage-shaped tuple made, with where its items came from */
 	struct pt_value *last_pid;
 	size_t last_prov[6];
+	/*
+	 * The last storage class named and its dtype: a pickle names one class
+	 * object (a memo fetch) in every persistent id, and a GLOBAL value
+	 * never changes. Values of the load: cleared with last_pid.
+	 */
+	const struct pt_value *last_class;
+	enum pt_dtype last_class_dtype;
 };
 
 /*
