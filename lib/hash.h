@@ -49,6 +49,17 @@ static inline uint64_t pt_hash_seeded(const void *p, size_t n, uint64_t seed)
 	return pt_hash_mix64(pt_hash_fnv1a(p, n, PT_HASH_FNV1A_INIT ^ seed));
 }
 
+/*
+ * A slot of an open-addressing table over an array (zip member names,
+ * storage keys): the item's hash, kept so that a probe compares items only
+ * when the hashes match and growing the table hashes nothing again, and
+ * the item's index + 1 (0: an empty slot).
+ */
+struct pt_hash_slot {
+	uint32_t hash;
+	uint32_t idx1;
+};
+
 /* A seed from an address: the table's own, which ASLR varies per run. */
 static inline uint64_t pt_hash_seed(const void *addr)
 {

@@ -17,7 +17,7 @@
 #include "hash.h"
 
 /* The slot of key (hash h): its storage's, or the empty one where it would go. */
-static struct pt_storage_slot *slot_find(const struct pt_torch *t, const char *key, uint32_t h)
+static struct pt_hash_slot *slot_find(const struct pt_torch *t, const char *key, uint32_t h)
 {
 	size_t mask = t->nslots - 1, i;
 
@@ -33,6 +33,16 @@ static uint32_t key_hash(const struct pt_torch *t, const char *key)
 	return (uint32_t)pt_hash_seeded(key, strlen(key), t->seed);
 }
 
+/* Puts slot in the first free place of its probe sequence in sl (mask + 1 slots). */
+static void slot_place(struct pt_hash_slot *sl, size_t mask, struct pt_hash_slot slot)
+{
+	size_t j;
+
+	for (j = slot.hash & mask; sl[j].idx1; j = (j + 1) & mask)
+		;
+	sl[j] = slot;
+}
+
 /*
  * Makes a slot array of nslots for storages[0 .. nstorages): the first one
  * hashes their keys, a bigger one re-places the old slots by the hashes
@@ -40,27 +50,21 @@ static uint32_t key_hash(const struct pt_torch *t, const char *key)
  */
 static int slots_make(struct pt_torch *t, size_t nslots, struct pt_error *err)
 {
-	struct pt_storage_slot *sl = pt_arena_alloc(t->arena, nslots * sizeof(*sl), err);
-	struct pt_storage_slot *old = t->slots;
-	size_t mask = nslots - 1, i, j;
-	uint32_t h;
+	struct pt_hash_slot *sl = pt_arena_alloc(t->arena, nslots * sizeof(*sl), err);
+	struct pt_hash_slot *old = t->slots;
+	size_t i;
 
 	if (!sl)
 		return -1;
-	if (!old)
+	if (!old) { /* the arena zeroed sl */
 		t->seed = pt_hash_seed(t);
-	for (i = 0; !old && i < t->nstorages; i++) { /* the arena zeroed sl */
-		h = key_hash(t, t->storages[i]->key);
-		for (j = h & mask; sl[j].idx1; j = (j + 1) & mask)
-			;
-		sl[j] = (struct pt_storage_slot){ h, (uint32_t)i + 1 };
-	}
-	for (i = 0; old && i < t->nslots; i++) {
-		if (!old[i].idx1)
-			continue;
-		for (j = old[i].hash & mask; sl[j].idx1; j = (j + 1) & mask)
-			;
-		sl[j] = old[i];
+		for (i = 0; i < t->nstorages; i++)
+			slot_place(sl, nslots - 1,
+				   (struct pt_hash_slot){ key_hash(t, t->storages[i]->key), (uint32_t)i + 1 });
+	} else {
+		for (i = 0; i < t->nslots; i++)
+			if (old[i].idx1)
+				slot_place(sl, nslots - 1, old[i]);
 	}
 	t->slots = sl;
 	t->nslots = nslots;
@@ -86,7 +90,7 @@ static int64_t key_index(const char *key)
  */
 static struct pt_storage *storage_find(const struct pt_torch *t, const char *key, int64_t *k)
 {
-	struct pt_storage_slot *slot;
+	struct pt_hash_slot *slot;
 
 	*k = -1;
 	if (!t->slots) {
@@ -103,9 +107,6 @@ static struct pt_storage *storage_find(const struct pt_torch *t, const char *key
  */
 static int storage_add(struct pt_torch *t, struct pt_storage *s, int64_t k, struct pt_error *err)
 {
-	struct pt_storage_slot *slot;
-	uint32_t h;
-
 	if (t->nstorages >= UINT32_MAX - 1)
 		return pt_error_set(err, PT_ERR_LIMIT, "more than %u storages", UINT32_MAX - 2);
 	if (t->nstorages == t->cap) {
@@ -126,12 +127,9 @@ static int storage_add(struct pt_torch *t, struct pt_storage *s, int64_t k, stru
 		return -1;
 	s->index = (unsigned)t->nstorages;
 	t->storages[t->nstorages++] = s;
-	if (!t->slots)
-		return 0;
-	h = key_hash(t, s->key);
-	slot = slot_find(t, s->key, h);
-	slot->hash = h;
-	slot->idx1 = (uint32_t)t->nstorages;
+	if (t->slots)
+		slot_place(t->slots, t->nslots - 1,
+			   (struct pt_hash_slot){ key_hash(t, s->key), (uint32_t)t->nstorages });
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 
 #include "dtype.h"
 #include "error.h"
+#include "hash.h"
 #include "pickle.h"
 #include "value.h"
 
@@ -29,11 +30,6 @@ struct pt_loc_site {
 	size_t tag_off;
 	size_t view_off; /* SIZE_MAX: a 5-item (zip) persistent id */
 	struct pt_loc_site *next;
-};
-
-struct pt_storage_slot {
-	uint32_t hash;
-	uint32_t idx1;
 };
 
 struct pt_storage {
@@ -78,7 +74,7 @@ struct pt_torch {
 	 * the key's hash and the storage's index + 1 (0: empty), so a probe
 	 * reads a storage only when the hashes match.
 	 */
-	struct pt_storage_slot *slots;
+	struct pt_hash_slot *slots;
 	size_t nslots;
 	uint64_t seed;               /* of the key hash, set with the first slot array */
 	bool torchscript; /* TorchScript names and persistent ids */

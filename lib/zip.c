@@ -48,12 +48,6 @@
 #define TEXT_MAX 64             /* byteorder, version */
 #define LFH_LEN 30
 
-/* A record's slot in the name table: 0 is empty, else the record's index + 1. */
-struct zr_slot {
-	uint32_t hash;
-	uint32_t idx1;
-};
-
 /*
  * The records, their local header offsets, the name table and the names
  * share one pages.h block: a fresh process pays per page it touches, and
@@ -63,7 +57,7 @@ struct zr_priv {
 	void *tables;          /* c->records, lho, slots and the names */
 	size_t tables_len;
 	uint64_t *lho;         /* local header offset of records[i] */
-	struct zr_slot *slots; /* open addressing by name, linear probing */
+	struct pt_hash_slot *slots; /* the name table: open addressing, linear probing */
 	size_t mask;           /* slots - 1, a power of two minus one */
 	uint64_t seed;         /* of the name hash, from the table's address */
 	char *names, *names_end; /* the next record's name goes at names */
@@ -205,14 +199,14 @@ static zip_t *zr_libzip_open(struct zsrc *zs, struct pt_error *err)
  * The slot holding name, or the empty slot where it would go. The table is
  * at least twice the number of records, so a probe ends.
  */
-static struct zr_slot *zr_slot_find(const struct pt_container *c, const char *name,
+static struct pt_hash_slot *zr_slot_find(const struct pt_container *c, const char *name,
 				    uint32_t h)
 {
 	struct zr_priv *p = c->priv;
 	size_t i = h & p->mask;
 
 	for (;; i = (i + 1) & p->mask) {
-		struct zr_slot *sl = &p->slots[i];
+		struct pt_hash_slot *sl = &p->slots[i];
 
 		if (!sl->idx1 || (sl->hash == h && strcmp(c->records[sl->idx1 - 1].name, name) == 0))
 			return sl;
@@ -229,7 +223,7 @@ static uint32_t zr_hash(const struct pt_container *c, const char *name)
 static struct pt_record *zr_lookup(const struct pt_container *c, const char *name)
 {
 	struct zr_priv *p = c->priv;
-	struct zr_slot *sl;
+	struct pt_hash_slot *sl;
 
 	if (!p || !p->slots)
 		return NULL;
@@ -281,7 +275,7 @@ static int zr_prepare(struct pt_container *c, const char *name, size_t n,
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	c->records = (struct pt_record *)t;
 	p->lho = (uint64_t *)(t + rec_len);
-	p->slots = (struct zr_slot *)(t + rec_len + lho_len);
+	p->slots = (struct pt_hash_slot *)(t + rec_len + lho_len);
 	p->names = (char *)t + rec_len + lho_len + slots_len;
 	p->names_end = (char *)t + p->tables_len;
 	p->mask = cap - 1;
@@ -332,7 +326,7 @@ static int zr_index(struct pt_container *c, struct pt_error *err)
 	for (i = 0; i < c->nrecords; i++) {
 		const char *name = c->records[i].name;
 		uint32_t h = zr_hash(c, name);
-		struct zr_slot *sl = zr_slot_find(c, name, h);
+		struct pt_hash_slot *sl = zr_slot_find(c, name, h);
 
 		if (sl->idx1)
 			return pt_error_set(err, PT_ERR_FORMAT, "duplicate zip member %s/%s",
