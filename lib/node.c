@@ -114,7 +114,7 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 				 const char *name, const uint32_t *hash, enum pt_node_kind kind,
 				 const char *type, const char *key, struct pt_error *err)
 {
-	struct pt_node *n, *c;
+	struct pt_node *n, *c, *first;
 
 	if (t->nnodes >= max_nodes)
 		return pt_error_set(err, PT_ERR_LIMIT, "the tree would exceed %zu entries", max_nodes),
@@ -150,14 +150,15 @@ struct pt_node *pt_tree_add_node(struct pt_tree *t, size_t max_nodes, struct pt_
 	parent->u.dir.last = n;
 	if (++parent->u.dir.n <= SMALL_DIR)
 		return n; /* found by a scan of parent's children; hashed if parent grows */
-	/* parent just became big: its earlier children join the table too */
-	for (c = parent->u.dir.n == SMALL_DIR + 1 ? parent->u.dir.first : n; c; c = c->next) {
+	/* n joins the table, and with it parent's earlier children when parent just became big */
+	first = parent->u.dir.n == SMALL_DIR + 1 ? parent->u.dir.first : n;
+	for (c = first; c; c = c->next) {
 		c->hash = c == n && hash && *hash ? *hash : name_hash(t, parent, c->name, strlen(c->name));
 		t->nindexed++;
 	}
 	if (t->nindexed > t->nbuckets)
 		return rehash(t, err) < 0 ? NULL : n; /* rehash places them */
-	for (c = parent->u.dir.n == SMALL_DIR + 1 ? parent->u.dir.first : n; c; c = c->next)
+	for (c = first; c; c = c->next)
 		bucket_put(t, c);
 	return n;
 }
