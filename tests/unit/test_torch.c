@@ -64,6 +64,38 @@ static void test_storage_table(void)
 	pt_arena_release(&a);
 }
 
+/* Adds storages "from" .. "to - 1" (keys in decimal, numel the number) as s[from .. to). */
+static void add_numbered(struct pt_torch *t, struct pt_storage **s, size_t from, size_t to)
+{
+	struct pt_error err;
+	char key[32];
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		snprintf(key, sizeof(key), "%zu", i);
+		s[i] = pt_torch_storage_add(t, key, PT_DT_INT64, i, "cpu", &err);
+	}
+}
+
+/*
+ * Of s[0 .. n): how many pt_torch_storage finds by key (*found) and how
+ * many a second declaration returns (*again).
+ */
+static void find_numbered(struct pt_torch *t, struct pt_storage **s, size_t n, int *found,
+			  int *again)
+{
+	struct pt_error err;
+	char key[32];
+	size_t i;
+
+	*found = *again = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%zu", i);
+		*found += s[i] && pt_torch_storage(t, key) == s[i];
+		*again += pt_torch_storage_add(t, key, PT_DT_INT64, i, "cpu", &err) == s[i];
+	}
+}
+
 /*
  * torch.save's keys "0", "1", ... are found by their number until the
  * first other key; after it, every key by hash, those made before too.
@@ -76,23 +108,15 @@ static void test_sequential_keys(void)
 	struct pt_torch t;
 	struct pt_error err;
 	struct pt_storage *s[300], *odd;
-	char key[32];
-	size_t i, k;
-	int found = 0, again = 0;
+	size_t k;
+	int found, again;
 
 	pt_arena_init(&a, 0);
 	memset(&t, 0, sizeof(t));
 	t.arena = &a;
-	for (i = 0; i < 100; i++) {
-		snprintf(key, sizeof(key), "%zu", i);
-		s[i] = pt_torch_storage_add(&t, key, PT_DT_INT64, i, "cpu", &err);
-	}
+	add_numbered(&t, s, 0, 100);
 	CHECK(t.slots == NULL); /* no hashing yet */
-	for (i = 0; i < 100; i++) {
-		snprintf(key, sizeof(key), "%zu", i);
-		found += s[i] && pt_torch_storage(&t, key) == s[i];
-		again += pt_torch_storage_add(&t, key, PT_DT_INT64, i, "cpu", &err) == s[i];
-	}
+	find_numbered(&t, s, 100, &found, &again);
 	CHECK_INT(found, 100);
 	CHECK_INT(again, 100);
 	for (k = 0; k < sizeof(others) / sizeof(others[0]); k++)
@@ -103,16 +127,8 @@ static void test_sequential_keys(void)
 	odd = pt_torch_storage_add(&t, "05", PT_DT_INT64, 1, "cpu", &err); /* not "5" */
 	CHECK(odd != NULL && odd != s[5]);
 	CHECK(t.slots != NULL);
-	for (i = 100; i < 300; i++) {
-		snprintf(key, sizeof(key), "%zu", i);
-		s[i] = pt_torch_storage_add(&t, key, PT_DT_INT64, i, "cpu", &err);
-	}
-	found = again = 0;
-	for (i = 0; i < 300; i++) {
-		snprintf(key, sizeof(key), "%zu", i);
-		found += s[i] && pt_torch_storage(&t, key) == s[i];
-		again += pt_torch_storage_add(&t, key, PT_DT_INT64, i, "cpu", &err) == s[i];
-	}
+	add_numbered(&t, s, 100, 300);
+	find_numbered(&t, s, 300, &found, &again);
 	CHECK_INT(found, 300);
 	CHECK_INT(again, 300);
 	CHECK(pt_torch_storage(&t, "05") == odd);
