@@ -39,6 +39,36 @@ static void set_error(struct ptfs *fs, const char *msg)
 	fs->last_error = msg ? strdup(msg) : NULL;
 }
 
+/*
+ * The control file's "source:" line: whether the checkpoint's path still
+ * holds the file that is served, and under -o follow how many reloads it
+ * made and its last failure. Called with fs->lock held.
+ */
+static void source_line(struct ptfs *fs, char *out, size_t cap)
+{
+	struct pt_source *src = ptfs_ck(fs)->src;
+	const char *state = NULL;
+	struct pt_error err;
+	struct stat st;
+	int n;
+
+	if (pt_source_check(src, &err) < 0)
+		state = "rewritten in place since it was opened (tensor reads fail with EIO)";
+	else if (stat(fs->abspath, &st) != 0)
+		state = "removed (the mount serves the file it opened)";
+	else if (st.st_dev != src->dev || st.st_ino != src->ino)
+		state = "replaced by another file (the mount serves the one it opened)";
+	if (state)
+		n = snprintf(out, cap, "source: %s %s: write 'reload' to serve what is there now\n",
+			     fs->abspath, state);
+	else
+		n = snprintf(out, cap, "source: %s unchanged\n", fs->abspath);
+	if (fs->follow && n >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, "follow: %u reloads%s%s\n", fs->reloads,
+			 fs->follow_error ? ", the last attempt failed: " : "",
+			 fs->follow_error ? fs->follow_error : "");
+}
+
 static char *describe(struct ptfs *fs, size_t *len)
 {
 	char *buf = NULL, *line = NULL;
@@ -62,17 +92,20 @@ static char *describe(struct ptfs *fs, size_t *len)
 
 		if (done > total)
 			done = total;
+		char src[4400];
+
+		source_line(fs, src, sizeof(src));
 		if (fs->saving)
-			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)\n",
+			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)\n%s",
 				     fs->last_error ? fs->last_error : "none", fs->save_path,
 				     (unsigned long long)done, (unsigned long long)total,
-				     total ? (int)(done * 100 / total) : 100);
+				     total ? (int)(done * 100 / total) : 100, src);
 		else if (fs->save_result)
-			k = asprintf(&tail, "error: %s\nsave: %s\n",
-				     fs->last_error ? fs->last_error : "none", fs->save_result);
+			k = asprintf(&tail, "error: %s\nsave: %s\n%s",
+				     fs->last_error ? fs->last_error : "none", fs->save_result, src);
 		else
-			k = asprintf(&tail, "error: %s\nsave: idle\n",
-				     fs->last_error ? fs->last_error : "none");
+			k = asprintf(&tail, "error: %s\nsave: idle\n%s",
+				     fs->last_error ? fs->last_error : "none", src);
 		if (k < 0) {
 			rc = -1;
 		} else {
@@ -139,7 +172,7 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 	if (fi->fh == PTFS_GLOBALS) {
 		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 			free(s);
-			fuse_reply_err(req, EACCES);
+			fuse_reply_err(req, EROFS);
 			return;
 		}
 		e = ptfs_globals(fs);
@@ -314,6 +347,7 @@ static int start_save(struct ptfs *fs, const char *path, struct pt_error *err)
 		goto out_free;
 	}
 	fs->save_thread_valid = true;
+	fs->save_unwaited = true;
 	free(locs);
 	return 0;
 
@@ -371,13 +405,12 @@ void ptfs_free_retired(struct ptfs *fs)
 }
 
 /*
- * `reload`: opens the checkpoint's path again and serves the new one. The
- * old checkpoint stays alive (requests may be using it) until unmount; its
- * inode numbers are never reused, and the kernel is told to forget the
+ * The old checkpoint stays alive (requests may be using it) until unmount;
+ * its inode numbers are never reused, and the kernel is told to forget the
  * root's entries, so cached names are looked up again. Rules and overrides
- * start empty. Called with fs->lock held; 0 or an errno.
+ * start empty.
  */
-static int reload(struct ptfs *fs, struct pt_error *err)
+int ptfs_reload(struct ptfs *fs, struct pt_error *err)
 {
 	struct pt_checkpoint *old = fs->ck, *ck, **rc;
 	struct pt_open_opts oo = fs->open_opts;
@@ -428,6 +461,21 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 	int e = 0;
 
 	pt_error_clear(&err);
+	/*
+	 * A write(2) this long may reach us as several requests (the kernel
+	 * splits at max_write): applying the first would break "a write with a
+	 * bad line changes nothing", and its cut may fall inside a line.
+	 */
+	if (size > fs->max_write) {
+		pthread_mutex_lock(&fs->lock);
+		pt_error_set(&err, PT_ERR_INVAL,
+			     "a write of over %zu bytes may be split by the kernel; nothing was applied: write at most %zu bytes of whole lines at a time",
+			     fs->max_write, fs->max_write);
+		set_error(fs, err.msg);
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, EMSGSIZE);
+		return;
+	}
 	if (pt_cmds_parse(buf, size, &cmds, &n, &err) < 0) {
 		pthread_mutex_lock(&fs->lock);
 		set_error(fs, err.msg);
@@ -453,7 +501,7 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 	}
 	for (i = 0; !e && i < n; i++) {
 		if (cmds[i].kind == PT_CMD_RELOAD)
-			e = reload(fs, &err);
+			e = ptfs_reload(fs, &err);
 		else if ((cmds[i].kind == PT_CMD_MAP || cmds[i].kind == PT_CMD_RESET) &&
 			 pt_rules_apply(fs->rules, &cmds[i], &err) < 0)
 			e = ENOMEM;
@@ -466,7 +514,9 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 	if (!e && wait) {
 		while (fs->saving)
 			pthread_cond_wait(&fs->saved, &fs->lock);
-		e = fs->save_errno;
+		/* only a save since the last wait is reported: never an older failure again */
+		e = fs->save_unwaited ? fs->save_errno : 0;
+		fs->save_unwaited = false;
 		if (e)
 			set_error(fs, fs->save_result); /* "failed PATH: why" */
 	}

@@ -32,8 +32,10 @@
 
 struct cli {
 	int strict;
+	int follow;
 	char *encoding;
 	char *checkpoint;
+	char *mountpoint; /* as given; libfuse parses its own copy */
 	int nonopts;
 	char **maps; /* -o map_location=..., in order */
 	size_t nmaps;
@@ -44,6 +46,7 @@ enum { KEY_MAP = 1 };
 static const struct fuse_opt cli_opts[] = {
 	{ "encoding=%s", offsetof(struct cli, encoding), 0 },
 	{ "strict", offsetof(struct cli, strict), 1 },
+	{ "follow", offsetof(struct cli, follow), 1 },
 	FUSE_OPT_KEY("map_location=", KEY_MAP),
 	FUSE_OPT_END
 };
@@ -68,7 +71,10 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		c->checkpoint = strdup(arg);
 		return 0; /* ours; the next one is the mountpoint, for libfuse */
 	}
-	return c->nonopts == 2 ? 1 : -1;
+	if (c->nonopts != 2)
+		return -1;
+	c->mountpoint = strdup(arg);
+	return c->mountpoint ? 1 : -1;
 }
 
 static void usage(FILE *f, const char *prog)
@@ -89,13 +95,111 @@ static void usage(FILE *f, const char *prog)
 		"                           (pairs separated by ';' or spaces; may be repeated)\n"
 		"    -o strict              refuse a checkpoint whose pickles name anything\n"
 		"                           torch's weights_only loader would not allow\n"
+		"    -o follow              reload by itself when CHECKPOINT is rewritten or\n"
+		"                           replaced (torch.save, cp, mv onto it)\n"
 		"    --scan FILE...         print what each file's pickles would import and\n"
 		"                           call, without mounting; exit 0 clean, 1 unknown\n"
 		"                           globals, 2 dangerous ones, 3 unreadable\n"
 		"    -h, --help             print this help\n"
 		"    -V, --version          print the version\n"
-		"\n",
+		"\n"
+		"FUSE options:\n"
+		"    -f                     stay in the foreground\n"
+		"    -d, -o debug           print every FUSE request (implies -f)\n"
+		"    -s                     serve requests on one thread\n"
+		"    -o clone_fd            a FUSE device descriptor per thread\n"
+		"    -o max_threads=N       at most N worker threads (default 16)\n"
+		"    -o max_idle_threads=N  at most N idle worker threads\n",
 		prog);
+}
+
+/* -h, --help, -V or --version anywhere: then no mount point is checked. */
+static bool asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-V") ||
+		    !strcmp(argv[i], "--version"))
+			return true;
+	return false;
+}
+
+/*
+ * The mount point's own mount, from /proc/self/mountinfo: 1 and its
+ * filesystem type in fstype when dir (absolute, no trailing slash) is the
+ * root of a mount, 0 when it is not, -1 when the table cannot be read.
+ * Fields are octal-escaped there (a space is \040).
+ */
+static int mount_at(const char *dir, char *fstype, size_t cap)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, mp[PATH_MAX], ty[256];
+	size_t lcap = 0;
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (getline(&line, &lcap, f) > 0) {
+		char *sep = strstr(line, " - "), *o;
+		const char *in;
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTIONS */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%255s", ty) != 1)
+			continue;
+		for (in = mp, o = mp; *in; o++) {
+			if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' &&
+			    in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+				*o = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+				in += 4;
+			} else {
+				*o = *in++;
+			}
+		}
+		*o = '\0';
+		if (strcmp(mp, dir) == 0) {
+			found = 1; /* the last one listed is the one on top */
+			snprintf(fstype, cap, "%s", ty);
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * Refuses, with one line in ptfs's own style, a mount point that is
+ * missing, not a directory, a dead FUSE mount, or already a ptfs mount
+ * (libfuse would stack a second mount on it or mount over a file).
+ * Returns 0 when mp can be mounted on, 1 otherwise.
+ */
+static int check_mountpoint(const char *mp)
+{
+	char real[PATH_MAX], fstype[256];
+	struct stat st;
+
+	if (stat(mp, &st) != 0) {
+		if (errno == ENOTCONN)
+			fprintf(stderr,
+				"ptfs: %s: a dead FUSE mount (its daemon is gone); unmount it first: fusermount3 -u %s\n",
+				mp, mp);
+		else
+			fprintf(stderr, "ptfs: %s: %s\n", mp, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ptfs: %s: not a directory (a mount point must be one)\n", mp);
+		return 1;
+	}
+	if (!realpath(mp, real)) {
+		fprintf(stderr, "ptfs: %s: %s\n", mp, strerror(errno));
+		return 1;
+	}
+	if (mount_at(real, fstype, sizeof(fstype)) == 1 && strcmp(fstype, "fuse.ptfs") == 0) {
+		fprintf(stderr, "ptfs: %s: already a ptfs mount; unmount it first: fusermount3 -u %s\n",
+			mp, mp);
+		return 1;
+	}
+	return 0;
 }
 
 /* -o strict: refuse (exit 1) unless every global is on torch's allowlist. */
@@ -249,14 +353,17 @@ int main(int argc, char *argv[])
 		ret = 2;
 		goto out_args;
 	}
+	/* before libfuse's own check, which speaks another style ("fuse: bad mount point") */
+	if (cli.mountpoint && !asks_help(argc, argv) && check_mountpoint(cli.mountpoint)) {
+		ret = 1;
+		goto out_args;
+	}
 	if (fuse_parse_cmdline(&args, &opts) != 0) {
 		ret = 2;
 		goto out_args;
 	}
 	if (opts.show_help) {
 		usage(stdout, argv[0]);
-		printf("FUSE options:\n");
-		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		ret = 0;
 		goto out_opts;
@@ -327,7 +434,8 @@ int main(int argc, char *argv[])
 	if (fstat(fs.ck->src->fd, &st) == 0)
 		fs.mtime = st.st_mtim;
 
-	fuse_opt_add_arg(&args, "-osubtype=ptfs,default_permissions");
+	/* no default_permissions: ops.c answers EROFS and checks who may change what */
+	fuse_opt_add_arg(&args, "-osubtype=ptfs");
 	se = fuse_session_new(&args, &ptfs_ops, sizeof(ptfs_ops), &fs);
 	if (!se)
 		goto out_ck;
@@ -336,6 +444,9 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
 		goto out_signals;
+	fs.follow = cli.follow;
+	if (fs.follow && ptfs_follow_start(&fs) != 0)
+		goto out_unmount;
 	if (chdir("/") != 0)
 		perror("ptfs: chdir /");
 	if (waiter >= 0) {
@@ -362,6 +473,7 @@ int main(int argc, char *argv[])
 	/* a signal ends the loop with its number (libfuse 3.12+): a clean exit */
 	ret = ret < 0 ? 1 : 0;
 out_unmount:
+	ptfs_follow_stop(&fs); /* before a reload could race the teardown */
 	ptfs_control_finish(&fs); /* a save still copying ends first */
 	fuse_session_unmount(se);
 out_signals:
@@ -377,12 +489,14 @@ out_ck:
 	free(fs.last_error);
 	free(fs.save_path);
 	free(fs.save_result);
+	free(fs.follow_error);
 	pt_checkpoint_close(fs.ck);
 out_opts:
 	free(opts.mountpoint);
 out_args:
 	free(fs.globals);
 	free(cli.checkpoint);
+	free(cli.mountpoint);
 	free(cli.encoding);
 	for (size_t i = 0; i < cli.nmaps; i++)
 		free(cli.maps[i]);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DIR_COOKIE_BASE 16 /* readdir offsets above this are an inode number + base */
 
@@ -85,9 +86,64 @@ static void fill_entry(struct ptfs *fs, const struct pt_node *n, struct fuse_ent
 	fill_attr(fs, n, &e->attr);
 }
 
+/*
+ * The node of ino and the checkpoint it belongs to: the one served, or one
+ * that a reload replaced, whose files may still be open (they are read
+ * from the file they came from, or fail with EIO: see stale()).
+ */
+static struct pt_node *node_ck(struct ptfs *fs, fuse_ino_t ino, struct pt_checkpoint **ckp)
+{
+	struct pt_checkpoint *ck = ptfs_ck(fs);
+	struct pt_node *n = pt_tree_node(ck->tree, ino);
+
+	if (!n) {
+		pthread_mutex_lock(&fs->lock);
+		for (size_t i = fs->nretired; !n && i-- > 0;) {
+			ck = fs->retired_ck[i];
+			n = pt_tree_node(ck->tree, ino);
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
+	*ckp = ck;
+	return n;
+}
+
 static struct pt_node *node_of(struct ptfs *fs, fuse_ino_t ino)
 {
-	return pt_tree_node(ptfs_ck(fs)->tree, ino);
+	struct pt_checkpoint *ck;
+
+	return node_ck(fs, ino, &ck);
+}
+
+/*
+ * The mount has no default_permissions (the kernel would answer EACCES for
+ * a write to a 0444 file before asking, where a read-only filesystem says
+ * EROFS), so ptfs checks the few changes it allows itself: the control file
+ * and user.pt.location are changed only by the mounting user and root, as
+ * their 0644 and 0444 modes owned by that user say.
+ */
+static bool may_change(fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+
+	return c->uid == 0 || c->uid == fs_of(req)->uid;
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct pt_node *n = node_of(fs_of(req), ino);
+	bool control = n && n->kind == PT_NODE_SPECIAL && n->u.special == PTFS_CONTROL;
+
+	if (!n)
+		fuse_reply_err(req, ENOENT);
+	else if ((mask & W_OK) && !control)
+		fuse_reply_err(req, EROFS);
+	else if ((mask & W_OK) && !may_change(req))
+		fuse_reply_err(req, EACCES);
+	else if ((mask & X_OK) && n->kind != PT_NODE_DIR)
+		fuse_reply_err(req, EACCES);
+	else
+		fuse_reply_err(req, 0);
 }
 
 /*
@@ -97,10 +153,12 @@ static struct pt_node *node_of(struct ptfs *fs, fuse_ino_t ino)
  * than serve torn bytes (a file deleted or renamed over keeps its inode and
  * stays readable). One fstat per request; the answer sticks.
  */
-static bool stale(struct ptfs *fs)
+static bool stale(struct ptfs *fs, struct pt_checkpoint *ck)
 {
 	struct pt_error err;
 
+	if (ck != ptfs_ck(fs)) /* replaced by a reload: its own file decides, each time */
+		return pt_source_check(ck->src, &err) != 0;
 	if (__atomic_load_n(&fs->stale, __ATOMIC_RELAXED))
 		return true;
 	if (pt_source_check(ptfs_ck(fs)->src, &err) == 0)
@@ -119,6 +177,20 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->max_readahead = 1024 * 1024;
+	/*
+	 * Where the kernel splits a write(2): at max_write, and at 32 pages
+	 * before protocol 7.28, which lacks max_pages (control.c refuses a
+	 * write that may have been split). libfuse lowers max_write to its
+	 * buffer (1 MiB of pages) only after init, so it is fixed here; it
+	 * also sets max_pages, the largest read, from it.
+	 */
+	if (conn->max_write > 1024 * 1024)
+		conn->max_write = 1024 * 1024;
+	fs->max_write = conn->max_write;
+	if (conn->proto_minor < 28 && fs->max_write > 32 * 4096)
+		fs->max_write = 32 * 4096;
+	/* the pages of the writer's buffer are what is counted: its first page may be partial */
+	fs->max_write -= (size_t)getpagesize();
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -285,7 +357,8 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct pt_node *n = node_of(fs_of(req), ino);
+	struct pt_checkpoint *ck;
+	struct pt_node *n = node_ck(fs_of(req), ino, &ck);
 
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
@@ -296,15 +369,19 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (n->kind == PT_NODE_SPECIAL) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY && !may_change(req)) {
+			fuse_reply_err(req, EACCES);
+			return;
+		}
 		fi->fh = (uint64_t)n->u.special; /* tells control_open which file */
 		ptfs_control_open(req, fs_of(req), fi);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EACCES);
+		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (n->kind == PT_NODE_TENSOR && stale(fs_of(req))) {
+	if (n->kind == PT_NODE_TENSOR && stale(fs_of(req), ck)) {
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -316,8 +393,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct ptfs *fs = fs_of(req);
-	struct pt_checkpoint *ck = ptfs_ck(fs); /* the node's own: a reload may replace fs->ck */
-	struct pt_node *n = pt_tree_node(ck->tree, ino);
+	struct pt_checkpoint *ck; /* the node's own: a reload may replace fs->ck */
+	struct pt_node *n = node_ck(fs, ino, &ck);
 	struct pt_error err;
 	uint64_t total, src;
 	int64_t got;
@@ -348,7 +425,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (stale(fs)) {
+	if (stale(fs, ck)) {
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -440,6 +517,10 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	}
 	/* only the location is writable, and only on tensors */
 	if (strcmp(name, "user.pt.location") != 0) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!may_change(req)) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -456,6 +537,10 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	}
 	if (strcmp(name, "user.pt.location") != 0) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!may_change(req)) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -470,7 +555,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 	(void)off, (void)fi;
 	if (!n || n->kind != PT_NODE_SPECIAL || n->u.special != PTFS_CONTROL) {
-		fuse_reply_err(req, EACCES);
+		fuse_reply_err(req, EROFS);
 		return;
 	}
 	ptfs_control_write(req, fs, buf, size);
@@ -487,43 +572,52 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
-/* The tree is read-only: every change is refused as the 0444/0555 modes say. */
+/*
+ * The tree is read-only: every change is refused with EROFS, as a read-only
+ * filesystem refuses it (before any permission check, for root too).
+ */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	(void)parent, (void)name, (void)mode, (void)rdev;
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	(void)parent, (void)name, (void)mode;
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	(void)parent, (void)name;
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	(void)link, (void)parent, (void)name;
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
 	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
 	(void)parent, (void)name, (void)mode, (void)fi;
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -541,7 +635,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_attr(req, &st, 0);
 		return;
 	}
-	fuse_reply_err(req, EACCES);
+	fuse_reply_err(req, EROFS);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -595,6 +689,8 @@ const struct fuse_lowlevel_ops ptfs_ops = {
 	.rmdir = op_unlink,
 	.symlink = op_symlink,
 	.rename = op_rename,
+	.link = op_link,
+	.access = op_access,
 	.create = op_create,
 	.setattr = op_setattr,
 	.write = op_write,

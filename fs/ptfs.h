@@ -35,6 +35,7 @@ struct ptfs {
 	gid_t gid;
 	struct timespec mtime;
 	double timeout; /* entry and attribute cache time for the immutable tree */
+	size_t max_write; /* a write(2) longer than this may reach us as several requests */
 	int debug;
 	bool no_opendir; /* the kernel opens directories without asking (ops.c) */
 
@@ -47,6 +48,7 @@ struct ptfs {
 	pthread_t save_thread;
 	bool save_thread_valid;       /* joined before the next save and at exit */
 	int save_errno;               /* of the last save, 0 when it succeeded */
+	bool save_unwaited;           /* a save started since the last `wait` */
 	char *save_path;              /* the last save's path */
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
 	struct pt_save_progress prog; /* of the running save */
@@ -55,6 +57,14 @@ struct ptfs {
 	struct snapshot *snapshots;   /* open control files (control.c) */
 	char *globals;                /* .ptfs/globals, made on first open */
 	size_t globals_len;
+
+	/* -o follow (follow.c) */
+	bool follow;
+	int follow_wake;        /* eventfd that ends the watcher, or -1 */
+	pthread_t follow_thread;
+	bool follow_running;
+	unsigned reloads;       /* made by the watcher, under lock */
+	char *follow_error;     /* its last failed reload, NULL after a good one; under lock */
 };
 
 enum ptfs_special { PTFS_CONTROL = 1, PTFS_GLOBALS = 2 };
@@ -77,6 +87,20 @@ void ptfs_control_release(fuse_req_t req, struct ptfs *fs, struct fuse_file_info
 
 /* Frees the opens the kernel never released (unmount with files open). */
 void ptfs_control_free_all(struct ptfs *fs);
+
+/*
+ * `reload`: serves what the checkpoint's path holds now (control.c). Called
+ * with fs->lock held; 0, or an errno with err (the old checkpoint stays).
+ */
+int ptfs_reload(struct ptfs *fs, struct pt_error *err);
+
+/*
+ * -o follow: starts the thread that reloads when the checkpoint's path is
+ * rewritten or replaced (follow.c); 0, or -1 with a message on stderr.
+ * ptfs_follow_stop ends and joins it; a no-op when it never started.
+ */
+int ptfs_follow_start(struct ptfs *fs);
+void ptfs_follow_stop(struct ptfs *fs);
 
 /* Waits for a running save to end (at unmount). */
 void ptfs_control_finish(struct ptfs *fs);

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -57,23 +59,105 @@ static void archive_name(const char *path, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-/* Opens an unnamed file in dir, or a hidden named one; *tmpname empty for O_TMPFILE. */
-static int open_temp(const char *dir, const char *base, char *tmpname, size_t cap,
+/*
+ * Opens an unnamed file in dir, or a hidden named one; *tmpname empty for
+ * O_TMPFILE. Errors say why no file can be made there: EROFS, EACCES, or
+ * ENOTSUP for a filesystem that makes no files at all (/proc answers a
+ * create with ENOENT in a folder that exists).
+ */
+static int open_temp(const char *dir, int dirfd, const char *base, char *tmpname, size_t cap,
 		     struct pt_error *err)
 {
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	struct statfs sf;
 
 	tmpname[0] = '\0';
 	if (fd >= 0)
 		return fd;
 	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-		return pt_error_sys(err, errno, "save: %s", dir);
+		return pt_error_sys(err, errno, "save: cannot create a file in %s", dir);
 	snprintf(tmpname, cap, "%s/.%s.ptfs-XXXXXX", dir, base);
 	fd = mkostemp(tmpname, O_CLOEXEC);
-	if (fd < 0)
-		return pt_error_sys(err, errno, "save: %s", dir);
-	fchmod(fd, 0644);
-	return fd;
+	if (fd >= 0) {
+		fchmod(fd, 0644);
+		return fd;
+	}
+	if (errno == ENOENT && fstatfs(dirfd, &sf) == 0) {
+		tmpname[0] = '\0';
+		return pt_error_sys(err, ENOTSUP,
+				    "save: cannot create a file in %s: its filesystem (type 0x%llx) makes no new files",
+				    dir, (unsigned long long)sf.f_type);
+	}
+	pt_error_sys(err, errno, "save: cannot create a file in %s", dir);
+	tmpname[0] = '\0';
+	return -1;
+}
+
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a folder"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "a special file";
+}
+
+/*
+ * The file a save to path replaces: path itself, or where its chain of
+ * symbolic links ends (torch.save's open() writes through a link, so the
+ * save replaces the link's target and the link stays). Refuses a target
+ * that exists and is not a regular file: a folder (EISDIR), a device, FIFO
+ * or socket (EEXIST), which rename() would otherwise replace by a file.
+ * Writes the absolute target into out; 0, or -1 with err.
+ */
+static int save_target(const char *path, char *out, size_t cap, struct pt_error *err)
+{
+	char link[PATH_MAX];
+	struct stat st;
+	int hops;
+
+	if (strlen(path) >= cap)
+		return pt_error_set(err, PT_ERR_INVAL, "save: '%s' is too long", path);
+	strcpy(out, path);
+	for (hops = 0;; hops++) {
+		ssize_t n;
+
+		if (lstat(out, &st) < 0) {
+			if (errno == ENOENT)
+				return 0; /* a new file; its folder is checked when it is opened */
+			return pt_error_sys(err, errno, "save: %s", out);
+		}
+		if (!S_ISLNK(st.st_mode))
+			break;
+		if (hops == 40)
+			return pt_error_sys(err, ELOOP, "save: %s", path);
+		n = readlink(out, link, sizeof(link) - 1);
+		if (n < 0)
+			return pt_error_sys(err, errno, "save: %s", out);
+		link[n] = '\0';
+		if (link[0] == '/') {
+			if ((size_t)n >= cap)
+				return pt_error_sys(err, ENAMETOOLONG, "save: %s", path);
+			strcpy(out, link);
+		} else {
+			char *slash = strrchr(out, '/');
+			size_t keep = (size_t)(slash - out) + 1;
+
+			if (keep + (size_t)n >= cap)
+				return pt_error_sys(err, ENAMETOOLONG, "save: %s", path);
+			memcpy(out + keep, link, (size_t)n + 1);
+		}
+	}
+	if (S_ISREG(st.st_mode))
+		return 0;
+	if (strcmp(out, path) == 0)
+		return pt_error_sys(err, S_ISDIR(st.st_mode) ? EISDIR : EEXIST,
+				    "save: %s is %s; a save replaces only a regular file", path,
+				    file_kind(st.st_mode));
+	return pt_error_sys(err, S_ISDIR(st.st_mode) ? EISDIR : EEXIST,
+			    "save: %s links to %s, %s; a save replaces only a regular file", path,
+			    out, file_kind(st.st_mode));
 }
 
 /* Gives the finished temporary file its name: link (O_TMPFILE) or rename. */
@@ -166,6 +250,7 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 {
 	const char *slash = strrchr(path, '/');
 	struct pt_save_job *job;
+	char target[sizeof(job->path)];
 	struct stat st;
 	size_t i;
 
@@ -182,6 +267,10 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 		return pt_error_set(err, PT_ERR_INVAL,
 				    "save: %s is the mounted checkpoint; choose another path", path),
 		       NULL;
+	if (save_target(path, target, sizeof(target), err) < 0)
+		return NULL;
+	path = target;
+	slash = strrchr(path, '/');
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
@@ -209,7 +298,7 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 		goto out_free;
 	}
 	archive_name(path, job->prefix, sizeof(job->prefix));
-	job->fd = open_temp(job->dir, slash + 1, job->tmpname, sizeof(job->tmpname), err);
+	job->fd = open_temp(job->dir, job->dirfd, slash + 1, job->tmpname, sizeof(job->tmpname), err);
 	if (job->fd < 0)
 		goto out_free;
 	return job;

@@ -26,8 +26,14 @@ struct pt_save_opts {
  * copy_file_range where the kernel allows. The write is atomic: an unnamed
  * file in path's folder (O_TMPFILE, else a hidden temporary name), fsync,
  * then linked and renamed over path; on any failure nothing is left and
- * path is untouched. Refuses (PT_ERR_INVAL) a relative path and the mounted
- * checkpoint itself, and (PT_ERR_UNSUPPORTED) TorchScript archives. prog
+ * path is untouched. A symbolic link at path is followed (as torch.save's
+ * open() would write through it): its final target is replaced, the link
+ * stays. Refuses (PT_ERR_INVAL) a relative path and the mounted checkpoint
+ * itself, (PT_ERR_UNSUPPORTED) TorchScript archives, and (PT_ERR_IO with
+ * EISDIR or EEXIST) a target that exists and is not a regular file: a
+ * folder, device, FIFO or socket is never replaced. A folder where no file
+ * can be made fails with its errno (EROFS, EACCES; ENOTSUP for a filesystem
+ * that makes no files). prog
  * (may be NULL) is updated as bytes are written. Returns 0 or -1 with err.
  */
 int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,

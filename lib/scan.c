@@ -28,7 +28,9 @@
 #include "dtype.h"
 #include "pickle.h"
 #include "pickle_int.h"
+#include "source.h"
 #include "value.h"
+#include "zipdir.h"
 
 #define SCAN_MEMBER_MAX ((uint64_t)256 << 20) /* bytes of one pickle member */
 #define SCAN_MAX_PICKLES 64                   /* per bare stream */
@@ -252,7 +254,9 @@ enum pt_verdict pt_scan_classify(const char *module, const char *name, const cha
 
 const char *pt_verdict_name(enum pt_verdict v)
 {
-	return v == PT_VERDICT_ALLOWED ? "allowed" : v == PT_VERDICT_UNKNOWN ? "unknown" : "dangerous";
+	static const char *const names[] = { "allowed", "unknown", "dangerous", "unreadable" };
+
+	return (unsigned)v < 4 ? names[v] : "unknown";
 }
 
 static int note(struct pt_scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -536,6 +540,45 @@ static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len,
 		note(s, "%s: %u pickles in one stream", what, i);
 }
 
+/*
+ * The stored bytes of entry i (named name) of the zip at path, read past
+ * libzip: it refuses a stored member whose "encrypted" flag is set, which
+ * torch's reader ignores, so a payload could hide there. Returns a malloc'd
+ * buffer and its length in *len, or NULL when it cannot be read this way.
+ */
+static unsigned char *stored_raw(const char *path, zip_uint64_t i, const char *name, size_t *len)
+{
+	struct pt_zipdir d = { 0 };
+	struct pt_error err;
+	struct pt_source *src = pt_source_open_file(path, &err);
+	const struct pt_zipdir_entry *e;
+	unsigned char lh[30], *buf = NULL;
+	uint64_t off;
+
+	if (!src)
+		return NULL;
+	if (pt_zipdir_read(src, &d, &err) < 0 || i >= d.n)
+		goto out;
+	e = &d.e[i];
+	if (e->method != 0 || e->nlen != strlen(name) || memcmp(e->name, name, e->nlen) != 0 ||
+	    e->csize > SCAN_MEMBER_MAX ||
+	    pt_source_read(src, lh, sizeof(lh), e->lho, "local header", &err) < 0 ||
+	    pt_le32(lh) != 0x04034b50)
+		goto out;
+	off = e->lho + sizeof(lh) + pt_le16(lh + 26) + pt_le16(lh + 28);
+	buf = malloc(e->csize ? e->csize : 1);
+	if (buf && pt_source_read(src, buf, e->csize, off, "member", &err) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		*len = e->csize;
+out:
+	pt_zipdir_free(&d);
+	pt_source_close(src);
+	return buf;
+}
+
 static void scan_zip(struct pt_scan *s, const char *path)
 {
 	zip_int64_t n, i, j;
@@ -575,6 +618,18 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		/* stored members are read raw: a bogus "encrypted" flag or CRC hides nothing */
 		flags = st.comp_method == ZIP_CM_STORE ? ZIP_FL_COMPRESSED : 0;
 		f = zip_fopen_index(z, (zip_uint64_t)i, flags);
+		if (!f && (st.encryption_method != ZIP_EM_NONE || (st.valid & ZIP_STAT_ENCRYPTION_METHOD) == 0)) {
+			size_t rawlen = 0;
+
+			buf = stored_raw(path, (zip_uint64_t)i, name, &rawlen);
+			if (buf) {
+				note(s, "%s: a stored member flagged encrypted, read as torch reads it", name);
+				if (rawlen && (buf[0] == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0)))
+					scan_stream(s, buf, rawlen, 1, name, 0);
+				free(buf);
+				continue;
+			}
+		}
 		if (!f) {
 			note(s, "%s: unreadable member: %s", name, zip_strerror(z));
 			s->malformed = true;
@@ -702,11 +757,12 @@ enum pt_verdict pt_scan_verdict(const struct pt_scan *s)
 	enum pt_verdict v = s->floor;
 	size_t i;
 
-	if (s->malformed && v < PT_VERDICT_UNKNOWN)
-		v = PT_VERDICT_UNKNOWN; /* fail closed */
 	for (i = 0; i < s->n; i++)
 		if (s->g[i].verdict > v)
 			v = s->g[i].verdict;
+	/* a dangerous name seen before the damage still says the most */
+	if (s->malformed && v != PT_VERDICT_DANGEROUS)
+		v = PT_VERDICT_UNREADABLE;
 	return v;
 }
 

@@ -18,7 +18,17 @@
 
 #include "error.h"
 
-enum pt_verdict { PT_VERDICT_ALLOWED = 0, PT_VERDICT_UNKNOWN = 1, PT_VERDICT_DANGEROUS = 2 };
+/*
+ * The exit statuses of `ptfs --scan`. UNREADABLE is a file's verdict, never a
+ * global's: a pickle or container that could not be read to its end and
+ * named nothing dangerous before that point (a corrupt file is not "unknown").
+ */
+enum pt_verdict {
+	PT_VERDICT_ALLOWED = 0,
+	PT_VERDICT_UNKNOWN = 1,
+	PT_VERDICT_DANGEROUS = 2,
+	PT_VERDICT_UNREADABLE = 3,
+};
 
 /* The verdict for one global, and the blocklist class as the reason (or NULL). */
 enum pt_verdict pt_scan_classify(const char *module, const char *name, const char **reason);
@@ -36,7 +46,11 @@ struct pt_scan;
  */
 struct pt_scan *pt_scan_file(const char *path, struct pt_error *err);
 
-/* The verdict over all globals and notes (a malformed pickle is at least unknown). */
+/*
+ * The verdict over all globals and notes: dangerous when any global is,
+ * else unreadable when any pickle or the container is malformed, else the
+ * worst of the globals (a TorchScript archive is at least unknown).
+ */
 enum pt_verdict pt_scan_verdict(const struct pt_scan *s);
 
 /*

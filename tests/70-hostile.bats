@@ -13,6 +13,7 @@ setup() {
 }
 
 # file -> expected `ptfs --scan` exit status: 0 clean, 1 unknown, 2 dangerous, 3 unreadable
+# (malformed, and nothing dangerous named before the damage)
 EXPECT='
 R01_picklescan_malicious2_v3.pkl 2
 R02_picklescan_malicious1_v0.pkl 2
@@ -35,7 +36,7 @@ R20_picklescan_type-confusion-exploit.pkl 2
 R21_picklescan_malicious-invalid-bytes.pkl 2
 R22_picklescan_not_a_pickle.bin 2
 R23_picklescan_malicious1.zip 2
-R24_picklescan_malicious1_0x1.zip 1
+R24_picklescan_malicious1_0x1.zip 2
 R25_picklescan_malicious1_0x20.zip 2
 R26_picklescan_malicious1_central_directory.zip 2
 R27_picklescan_malicious1_crc.zip 2
@@ -46,38 +47,38 @@ R33_modelaudit_nested_pickle_raw.pkl 2
 benign_controls/picklescan_benign0_v4.pkl 0
 benign_controls/picklescan_new_pytorch_model.bin 0
 benign_controls/picklescan_pytorch_model.bin 0
-synth/append_build_on_wrong_types.pkl 1
+synth/append_build_on_wrong_types.pkl 3
 synth/benign_tiny_state_dict.pt 0
 synth/billion_laughs.pkl 0
 synth/cycles.pkl 0
 synth/deep_list_nesting.pkl 0
-synth/deep_tuple_nesting.pkl 1
+synth/deep_tuple_nesting.pkl 3
 synth/dotted_names.pkl 2
 synth/ext_registry.pkl 2
 synth/frame_boundary_violation.pkl 2
 synth/global_name_oddities.pkl 2
-synth/huge_binbytes8.pkl 1
-synth/huge_binunicode8_wrap.pkl 1
-synth/huge_binunicode_4g.pkl 1
-synth/huge_frame.pkl 1
-synth/huge_long4.pkl 1
+synth/huge_binbytes8.pkl 3
+synth/huge_binunicode8_wrap.pkl 3
+synth/huge_binunicode_4g.pkl 3
+synth/huge_frame.pkl 3
+synth/huge_long4.pkl 3
 synth/inst_opcode.pkl 2
 synth/legacy_benign.pt 0
-synth/long_text_bignum.pkl 1
-synth/memo_get_oob.pkl 1
-synth/memo_put_huge_index.pkl 1
+synth/long_text_bignum.pkl 3
+synth/memo_get_oob.pkl 3
+synth/memo_put_huge_index.pkl 3
 synth/multiple_pickles_payload_last.pkl 2
 synth/obj_then_pop.pkl 2
 synth/persid_not_storage.pkl 2
-synth/setitem_on_list.pt 1
+synth/setitem_on_list.pt 3
 synth/stack_global_nonstring_operands.pkl 2
-synth/stack_underflow_and_leftovers.pkl 1
+synth/stack_underflow_and_leftovers.pkl 3
 synth/tensor_storage_type_is_dangerous_global.pt 2
 synth/torchscript_archive.pt 1
 synth/zip_duplicate_data_pkl.pt 2
 synth/zip_lfh_cd_name_mismatch.pt 2
 synth/zip_prefix_mismatch.pt 2
-synth/zip_truncated.pt 1
+synth/zip_truncated.pt 3
 '
 
 @test "ptfs --scan: every sample gets the verdict EXPECTED.tsv gives it" {
