@@ -27,6 +27,15 @@ refuse() {
 	assert_output --partial "fusermount3 -u MOUNTPOINT"
 }
 
+@test "--help lists each option once" {
+	run "$PTFS" --help
+	assert_success
+	[ "$(grep -cE '^ +-h[ ,]' <<<"$output")" -eq 1 ]
+	[ "$(grep -cE '^ +-V[ ,]' <<<"$output")" -eq 1 ]
+	[ "$(grep -cE '^ +-o follow ' <<<"$output")" -eq 1 ]
+	refute_output --partial "--help            print help"
+}
+
 @test "-h is --help" {
 	run "$PTFS" -h
 	assert_success
@@ -125,4 +134,30 @@ refuse() {
 	pkill -TERM -f "$PTFS -f $FIX/17_demo.pt"
 	for i in $(seq 50); do is_mounted "$MNT" || break; sleep 0.1; done
 	! is_mounted "$MNT"
+}
+
+@test "a missing mount point: one line in ptfs's style, exit 1" {
+	run "$PTFS" "$FIX/17_demo.pt" "$D/nowhere"
+	assert_failure 1
+	assert_output "ptfs: $D/nowhere: No such file or directory"
+}
+
+@test "a regular file as mount point is refused, nothing mounted" {
+	need_fuse
+	printf 'x' >"$D/afile"
+	run "$PTFS" "$FIX/17_demo.pt" "$D/afile"
+	assert_failure 1
+	assert_output "ptfs: $D/afile: not a directory (a mount point must be one)"
+	! is_mounted "$D/afile"
+	[ "$(cat "$D/afile")" = x ]
+}
+
+@test "a second ptfs on the same mount point is refused, the first keeps serving" {
+	need_fuse
+	mount_ckpt "$FIX/17_demo.pt"
+	run "$PTFS" "$FIX/12_cuda_tags.pt" "$MNT"
+	assert_failure 1
+	assert_output "ptfs: $MNT: already a ptfs mount; unmount it first: fusermount3 -u $MNT"
+	[ "$(grep -cF " $MNT fuse.ptfs" /proc/self/mounts)" -eq 1 ]
+	[ "$(cat "$MNT/epoch")" = 12 ]
 }

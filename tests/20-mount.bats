@@ -82,20 +82,66 @@ user.pt.type=\"int\""
 	assert_output "float32"
 }
 
-@test "the tree is read-only: writes, creates, removals are refused" {
+@test "the tree is read-only: every change gets EROFS, as on a read-only filesystem" {
 	mount_ckpt "$FIX/17_demo.pt"
 	run bash -c "echo x > '$MNT/epoch'"
 	assert_failure
-	assert_output --partial "Permission denied"
+	assert_output --partial "Read-only file system"
 	run bash -c "echo x > '$MNT/newfile'"
-	assert_output --partial "Permission denied"
+	assert_output --partial "Read-only file system"
 	run rm -f "$MNT/epoch"
-	assert_output --partial "Permission denied"
+	assert_output "rm: cannot remove '$MNT/epoch': Read-only file system"
 	run mkdir "$MNT/d"
-	assert_output --partial "Permission denied"
+	assert_output --partial "Read-only file system"
+	run rmdir "$MNT/layer1"
+	assert_output --partial "Read-only file system"
+	run mv "$MNT/epoch" "$MNT/epoch2"
+	assert_output --partial "Read-only file system"
+	run ln "$MNT/epoch" "$MNT/epoch2"
+	assert_output --partial "Read-only file system"
+	run ln -s x "$MNT/sym"
+	assert_output --partial "Read-only file system"
+	run chmod 666 "$MNT/epoch"
+	assert_output --partial "Read-only file system"
+	run touch "$MNT/epoch"
+	assert_output --partial "Read-only file system"
+	run truncate -s 0 "$MNT/epoch"
+	assert_output --partial "Read-only file system"
 	run setfattr -n user.pt.dtype -v int8 "$MNT/layer1/weight"
 	assert_failure
+	assert_output --partial "Read-only file system"
+	run bash -c "echo x > '$MNT/.ptfs/globals'"
+	assert_output --partial "Read-only file system"
+	# access(2) says the same; the control file stays writable
+	run bash -c "test -w '$MNT/epoch'"
+	assert_failure
+	bash -c "test -w '$MNT/.ptfs/control'"
+	run bash -c "test -x '$MNT/epoch'"
+	assert_failure
+	bash -c "test -x '$MNT/layer1'"
 	cmp <(cat "$MNT/epoch") <(echo 12)
+}
+
+@test "with allow_other, another user reads but changes nothing (EACCES on control, EROFS on the tree)" {
+	need_fuse
+	command -v setpriv >/dev/null || skip "no setpriv"
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+	chmod o+x "$BATS_RUN_TMPDIR" "$(dirname "$BATS_TEST_TMPDIR")" "$BATS_TEST_TMPDIR"
+	mount_ckpt "$FIX/12_cuda_tags.pt" -o allow_other
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups bash -c "$1"; }
+	run as_nobody "cat '$MNT/fc1/weight' | wc -c"
+	assert_success
+	assert_output "$(stat -c %s "$MNT/fc1/weight")"
+	run as_nobody "echo 'map_location cpu' > '$MNT/.ptfs/control'"
+	assert_failure
+	assert_output --partial "Permission denied"
+	run as_nobody "setfattr -n user.pt.location -v cpu '$MNT/fc1/weight'"
+	assert_failure
+	assert_output --partial "Permission denied"
+	run as_nobody "echo x > '$MNT/fc1/weight'"
+	assert_output --partial "Read-only file system"
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = "cuda:1" ]
+	grep -q "^error: none" "$MNT/.ptfs/control"
 }
 
 @test "reads at any offset and length match the whole file, views included" {
@@ -319,7 +365,10 @@ PY
 	cat "$FIX/12_cuda_tags.pt" >"$BATS_TEST_TMPDIR/c.pt"
 	run cat "$MNT/layer1/weight"
 	assert_failure
+	run tail -n 1 "$MNT/.ptfs/control"
+	assert_output "source: $BATS_TEST_TMPDIR/c.pt rewritten in place since it was opened (tensor reads fail with EIO): write 'reload' to serve what is there now"
 	echo reload >"$MNT/.ptfs/control"
+	[ "$(tail -n 1 "$MNT/.ptfs/control")" = "source: $BATS_TEST_TMPDIR/c.pt unchanged" ]
 	[ "$(ls "$MNT" | tr '\n' ' ')" = "fc1 fc2 " ]
 	[ ! -e "$MNT/layer1" ]
 	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = cuda:1 ]
@@ -368,4 +417,74 @@ PY
 	# a second walk lists every directory from the kernel's cache
 	[ "$(grep -ac 'opcode: READDIR' "$log")" -eq "$n1" ]
 	[ "$(find "$MNT" | sort)" = "$lines" ]
+}
+
+@test "a checkpoint replaced by mv or removed: the old file is served and the control file says so" {
+	cp "$FIX/17_demo.pt" "$BATS_TEST_TMPDIR/c.pt"
+	mount_ckpt "$BATS_TEST_TMPDIR/c.pt"
+	cp "$FIX/12_cuda_tags.pt" "$BATS_TEST_TMPDIR/new.pt"
+	mv "$BATS_TEST_TMPDIR/new.pt" "$BATS_TEST_TMPDIR/c.pt"
+	[ "$(cat "$MNT/epoch")" = 12 ]
+	cmp <("$INSPECT" -r layer1/weight "$FIX/17_demo.pt") "$MNT/layer1/weight"
+	run tail -n 1 "$MNT/.ptfs/control"
+	assert_output "source: $BATS_TEST_TMPDIR/c.pt replaced by another file (the mount serves the one it opened): write 'reload' to serve what is there now"
+	rm "$BATS_TEST_TMPDIR/c.pt"
+	run tail -n 1 "$MNT/.ptfs/control"
+	assert_output "source: $BATS_TEST_TMPDIR/c.pt removed (the mount serves the file it opened): write 'reload' to serve what is there now"
+	cmp <("$INSPECT" -r layer1/weight "$FIX/17_demo.pt") "$MNT/layer1/weight"
+}
+
+# until_ls DIR WANT: waits up to 5 s for `ls DIR` to list WANT (names joined by spaces)
+until_ls() {
+	local i
+	for i in $(seq 50); do
+		[ "$(ls "$1" | tr '\n' ' ')" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "ls $1: $(ls "$1" | tr '\n' ' '), wanted $2"
+	return 1
+}
+
+@test "-o follow: a rewrite in place or a mv onto the path is served without a reload" {
+	local c="$BATS_TEST_TMPDIR/c.pt"
+	cp "$FIX/17_demo.pt" "$c"
+	mount_ckpt "$c" -o follow
+	run tail -n 2 "$MNT/.ptfs/control"
+	assert_output "source: $c unchanged
+follow: 0 reloads"
+	# an open file keeps reading its own checkpoint: old bytes after a mv onto the path
+	exec 4<"$MNT/layer1/weight"
+	cp "$FIX/12_cuda_tags.pt" "$BATS_TEST_TMPDIR/new.pt"
+	mv "$BATS_TEST_TMPDIR/new.pt" "$c"
+	until_ls "$MNT" "fc1 fc2 "
+	cmp <("$INSPECT" -r layer1/weight "$FIX/17_demo.pt") <(cat <&4)
+	exec 4<&-
+	cmp <("$INSPECT" -r fc2/bias "$FIX/12_cuda_tags.pt") "$MNT/fc2/bias"
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = cuda:1 ]
+	# and EIO, never other bytes, once its file was rewritten in place (fc1/bias was
+	# never read: no page of it is cached)
+	exec 4<"$MNT/fc1/bias"
+	cat "$FIX/17_demo.pt" >"$c"
+	until_ls "$MNT" "epoch layer1 "
+	run cat <&4
+	exec 4<&-
+	assert_failure
+	assert_output --partial "Input/output error"
+	[ "$(cat "$MNT/epoch")" = 12 ]
+	run tail -n 2 "$MNT/.ptfs/control"
+	assert_output "source: $c unchanged
+follow: 2 reloads"
+	# a broken file is not served: the last good one stays, the failure is shown
+	echo garbage >"$BATS_TEST_TMPDIR/new.pt"
+	mv "$BATS_TEST_TMPDIR/new.pt" "$c"
+	for i in $(seq 50); do
+		grep -q "the last attempt failed" "$MNT/.ptfs/control" && break
+		sleep 0.1
+	done
+	run tail -n 1 "$MNT/.ptfs/control"
+	assert_output "follow: 2 reloads, the last attempt failed: $c: not a PyTorch checkpoint (unknown format, first bytes 67 61 72 62)"
+	[ "$(cat "$MNT/epoch")" = 12 ]
+	cp "$FIX/12_cuda_tags.pt" "$c"
+	until_ls "$MNT" "fc1 fc2 "
+	[ "$(tail -n 1 "$MNT/.ptfs/control")" = "follow: 3 reloads" ]
 }

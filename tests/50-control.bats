@@ -26,7 +26,8 @@ ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock st
 	run cat "$MNT/.ptfs/control"
 	assert_output "# ptfs control: write commands, one per line (docs/control.md)
 error: none
-save: idle"
+save: idle
+source: $CUDA unchanged"
 	[ "$(locs)" = "cuda:1 cuda:1 cuda:0 cuda:2 " ]
 }
 
@@ -94,7 +95,7 @@ save: idle"
 	done
 	[ "$(locs)" = "cuda:1 cuda:1 cuda:0 cuda:2 " ]
 	run setfattr -n user.pt.dtype -v int8 "$MNT/fc1/weight"
-	assert_output --partial "Permission denied"
+	assert_output --partial "Read-only file system"
 	run setfattr -n user.pt.location -v cpu "$MNT/fc1"
 	assert_output --partial "Invalid argument"
 }
@@ -198,4 +199,38 @@ torch_agrees() {
 	echo 'map_location cuda:0=cpu' >"$MNT/.ptfs/control"
 	run "$TORCH_PY" "$ROOT/scripts/oracle.py" "--map-location={'cuda:0': 'cpu'}" "$MNT" "$FIX/13_legacy_cuda.pt"
 	assert_output --regexp "oracle: [1-9][0-9]* compared, 0 mismatched$"
+}
+
+@test "control: one write(2) longer than the kernel passes whole changes nothing (EMSGSIZE)" {
+	mount_ckpt "$CUDA"
+	ctl "map_location cuda:2=cpu"
+	# 100,000 lines, 2.7 MB, in one write: the kernel would hand it over in pieces
+	run "$TORCH_PY" - "$MNT/.ptfs/control" <<-'EOF'
+		import os, sys
+		fd = os.open(sys.argv[1], os.O_WRONLY)
+		for n in (100000, 38685):  # 2.7 MB, and 15 bytes over the limit
+		    buf = b"map_location cuda:1=cuda:0\n" * n
+		    try:
+		        os.write(fd, buf)
+		        print(n, "written")
+		    except OSError as e:
+		        print(n, e.strerror)
+		n = 1044480 // 27  # at the limit
+		print(n, os.write(fd, b"map_location cuda:1=cuda:0\n" * n))
+	EOF
+	assert_output "100000 Message too long
+38685 Message too long
+38684 1044468"
+	[ "$(locs)" = "cuda:0 cuda:0 cuda:0 cpu " ]
+	run cat "$MNT/.ptfs/control"
+	assert_line --index 1 "map_location cuda:2=cpu"
+	assert_line "error: none"
+	# only the last write's lines were applied
+	[ "$(grep -c '^map_location cuda:1=cuda:0$' <<<"$output")" -eq 38684 ]
+	# the refusal names the limit
+	run "$TORCH_PY" -c "import os; os.write(os.open('$MNT/.ptfs/control', os.O_WRONLY), b'map_location cpu\n' * 70000)"
+	assert_failure
+	[ "$(locs)" = "cuda:0 cuda:0 cuda:0 cpu " ]
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: a write of over 1044480 bytes may be split by the kernel; nothing was applied: write at most 1044480 bytes of whole lines at a time"
 }

@@ -101,11 +101,12 @@ no_temp_files() {
 	assert_output --partial "No such file or directory"
 	run cat "$MNT/.ptfs/control"
 	assert_line "error: save: $OUT/missing: No such file or directory"
-	run ctl wait
-	assert_output --partial "No such file or directory"
 	run cat "$MNT/.ptfs/control"
-	assert_line "error: failed $OUT/missing/x.pt: save: $OUT/missing: No such file or directory"
 	assert_line "save: failed $OUT/missing/x.pt: save: $OUT/missing: No such file or directory"
+	# that save never started: a wait has nothing to report and succeeds
+	ctl wait
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: none"
 	run ctl "save $FIX/17_demo.pt"
 	assert_output --partial "Invalid argument"
 	run cat "$MNT/.ptfs/control"
@@ -117,6 +118,11 @@ no_temp_files() {
 		umount "$ro"
 		assert_output --partial "Read-only file system"
 	fi
+	run ctl "save /proc/x.pt"
+	assert_failure
+	assert_output --partial "Operation not supported"
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: save: cannot create a file in /proc: its filesystem (type 0x9fa0) makes no new files: Operation not supported"
 	no_temp_files "$OUT"
 	need_shared
 	mount_ckpt "$SHARED/realworld/ts_21_mlverse_linear.pt"
@@ -202,4 +208,77 @@ wait_running() {
 	t2=$(date +%s.%N)
 	echo "# save $(echo "$t1 - $t0" | bc) s, cp+sync $(echo "$t2 - $t1" | bc) s for $(stat -c %s "$BIG") bytes" >&3
 	[ "$(stat -c %s "$OUT/timed.pt")" -gt 805306368 ]
+}
+
+@test "save never replaces what is not a regular file: devices, FIFOs, sockets, folders" {
+	mount_ckpt "$FIX/17_demo.pt"
+	mkfifo "$OUT/fifo"
+	"$TORCH_PY" -c "import socket; socket.socket(socket.AF_UNIX).bind('$OUT/sock')"
+	mkdir "$OUT/dir"
+	ln -s /dev/null "$OUT/to_null"
+	local before
+	before=$(stat -c '%F %t:%T' /dev/null)
+	for t in "/dev/null:a character device:File exists" "$OUT/fifo:a FIFO:File exists" \
+		"$OUT/sock:a socket:File exists" "$OUT/dir:a folder:Is a directory"; do
+		IFS=: read -r path kind why <<<"$t"
+		run ctl "save $path"
+		assert_failure
+		assert_output --partial "$why"
+		run cat "$MNT/.ptfs/control"
+		assert_line "error: save: $path is $kind; a save replaces only a regular file: $why"
+		assert_line "save: failed $path: save: $path is $kind; a save replaces only a regular file: $why"
+	done
+	run ctl "save $OUT/to_null"
+	assert_failure
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: save: $OUT/to_null links to /dev/null, a character device; a save replaces only a regular file: File exists"
+	[ "$(stat -c '%F %t:%T' /dev/null)" = "$before" ]
+	[ -p "$OUT/fifo" ] && [ -S "$OUT/sock" ] && [ -d "$OUT/dir" ] && [ -L "$OUT/to_null" ]
+	[ -z "$(ls -A "$OUT/dir")" ]
+	[ "$(ls -A "$OUT" | sort | tr '\n' ' ')" = "dir fifo sock to_null " ]
+	# none of these started a save: wait succeeds at once
+	ctl wait
+}
+
+@test "save through a symbolic link replaces its target atomically; the link stays" {
+	mount_ckpt "$FIX/17_demo.pt"
+	mkdir "$OUT/real"
+	echo old >"$OUT/real/model.pt"
+	ln -s real/model.pt "$OUT/link.pt"
+	ln -s "$OUT/link.pt" "$OUT/link2.pt"
+	ctl "save $OUT/link2.pt" wait
+	[ -L "$OUT/link.pt" ] && [ -L "$OUT/link2.pt" ]
+	[ "$(readlink "$OUT/link2.pt")" = "$OUT/link.pt" ]
+	"$TORCH_PY" -c "import torch; assert torch.load('$OUT/real/model.pt', map_location='cpu')['epoch'] == 12"
+	[ "$(ls -A "$OUT/real")" = model.pt ]
+	# a dangling link: its target is created
+	ln -s real/new.pt "$OUT/dangling.pt"
+	ctl "save $OUT/dangling.pt" wait
+	[ -L "$OUT/dangling.pt" ]
+	"$TORCH_PY" -c "import torch; assert torch.load('$OUT/dangling.pt', map_location='cpu')['epoch'] == 12"
+	[ "$(ls -A "$OUT/real" | sort | tr '\n' ' ')" = "model.pt new.pt " ]
+}
+
+@test "wait reports the save since the last wait, never an older failure" {
+	small="$BATS_TEST_TMPDIR/small"
+	mkdir -p "$small"
+	mount -t tmpfs -o size=8k tmpfs "$small" 2>/dev/null || skip "cannot mount a tmpfs here"
+	mount_ckpt "$FIX/01_dtypes.pt"
+	run ctl "save $small/model.pt" wait
+	assert_failure
+	assert_output --partial "No space left on device"
+	ctl wait
+	ctl wait
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: none"
+	# a save started in one write, waited for in another, fails that wait once
+	ctl "save $small/model.pt"
+	run ctl wait
+	assert_failure
+	assert_output --partial "No space left on device"
+	ctl wait
+	umount "$small"
+	ctl "save $OUT/ok.pt" wait
+	run cat "$MNT/.ptfs/control"
+	assert_line --regexp "^save: done $OUT/ok.pt [0-9]+ bytes in [0-9.]+ s$"
 }

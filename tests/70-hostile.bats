@@ -132,6 +132,29 @@ verdict: allowed"
 	assert_failure 2
 }
 
+@test "ptfs --scan: what is not a readable pickle or checkpoint exits 3 with the reason" {
+	printf 'hello\n' >"$BATS_TEST_TMPDIR/hello"
+	run "$PTFS" --scan "$BATS_TEST_TMPDIR/hello"
+	assert_failure 3
+	assert_output "note: pickle 1: malformed: offset 0: BINGET: memo index 101 was never stored
+verdict: unreadable"
+	head -c 600 "$FIX/17_demo.pt" >"$BATS_TEST_TMPDIR/trunc.pt"
+	run "$PTFS" --scan "$BATS_TEST_TMPDIR/trunc.pt"
+	assert_failure 3
+	assert_output "note: zip: malformed: Not a zip archive
+verdict: unreadable"
+	# a dangerous global seen before the damage still decides
+	run "$PTFS" --scan "$H/R18_picklescan_broken_model.pkl"
+	assert_failure 2
+	assert_line "verdict: dangerous"
+	# a stored member flagged "encrypted" is read as torch reads it, not given up
+	run "$PTFS" --scan "$H/R24_picklescan_malicious1_0x1.zip"
+	assert_failure 2
+	assert_output "model/config.pkl: dangerous builtins.eval called STACK_GLOBAL (code execution and evaluation)
+note: model/config.pkl: a stored member flagged encrypted, read as torch reads it
+verdict: dangerous"
+}
+
 @test "every fixture and real-world checkpoint scans clean or unknown, never dangerous" {
 	local f
 	for f in "$FIX"/*.pt "$SHARED"/realworld/*; do
