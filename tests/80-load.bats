@@ -50,14 +50,14 @@ setup() {
 	! kill -0 "$pid" 2>/dev/null
 }
 
-@test "the daemon under ASan+LSan: readers, rules, a save and a reload leak nothing" {
+@test "the daemon under ASan+LSan: readers, rules, a save, a reload and -o follow leak nothing" {
 	local asan="$ROOT/build/asan/ptfs" logs="$BATS_TEST_TMPDIR/asan" i
 	[ -x "$asan" ] || skip "no ASan daemon (make unit-asan)"
 	mkdir -p "$logs" "$BATS_TEST_TMPDIR/m" "$BATS_TEST_TMPDIR/out"
 	cp "$FIX/04_views.pt" "$BATS_TEST_TMPDIR/c.pt"
 	MNT="$BATS_TEST_TMPDIR/m"
 	MOUNTS+=("$MNT")
-	ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan" "$asan" -f "$BATS_TEST_TMPDIR/c.pt" "$MNT" 3>&- &
+	ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan" "$asan" -f -o follow "$BATS_TEST_TMPDIR/c.pt" "$MNT" 3>&- &
 	pid=$!
 	for i in $(seq 100); do is_mounted "$MNT" && break; sleep 0.1; done
 	is_mounted "$MNT"
@@ -76,6 +76,9 @@ setup() {
 	printf 'map_location cpu\nsave %s\nwait\n' "$BATS_TEST_TMPDIR/out/s.pt" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none
 	echo reload >"$MNT/.ptfs/control"
 	cat "$MNT"/* >/dev/null
+	cp "$FIX/17_demo.pt" "$BATS_TEST_TMPDIR/c.pt" # -o follow reloads
+	for i in $(seq 50); do [ -e "$MNT/epoch" ] && break; sleep 0.1; done
+	[ "$(cat "$MNT/epoch")" = 12 ]
 	kill -TERM "$pid"
 	wait "$pid"
 	[ -s "$BATS_TEST_TMPDIR/out/s.pt" ]
