@@ -88,12 +88,11 @@ static char *describe(struct ptfs *fs, size_t *len)
 		char *tail = NULL;
 		uint64_t done = __atomic_load_n(&fs->prog.done, __ATOMIC_RELAXED);
 		uint64_t total = __atomic_load_n(&fs->prog.total, __ATOMIC_RELAXED);
+		char src[4400];
 		int k;
 
 		if (done > total)
 			done = total;
-		char src[4400];
-
 		source_line(fs, src, sizeof(src));
 		if (fs->saving)
 			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)\n%s",
