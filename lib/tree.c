@@ -128,14 +128,19 @@ static bool is_identifier(const char *s)
 	return true;
 }
 
-/* A name usable as it is: not empty, '.', '..', no '/', not starting with '%'. */
+/*
+ * A name usable as it is: not empty, '.', '..', no '/', not starting with
+ * '%', and nothing repr() would escape: a newline or tab in a name breaks
+ * every line-based tool (`find | while read`, manifests), and a C1 control
+ * or U+2028 hides in a terminal.
+ */
 static bool name_ok(const char *s, size_t len, const struct pt_node *dir, const struct builder *b)
 {
 	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '%')
 		return false;
 	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
-	if (memchr(s, '/', len) || memchr(s, '\0', len))
+	if (memchr(s, '/', len) || !pt_str_printable(s, len)) /* NUL is a control */
 		return false;
 	if (dir == b->t->nodes[0] && len == 5 && memcmp(s, ".ptfs", 5) == 0)
 		return false;
@@ -255,11 +260,14 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 	if (k->u.s.len > PT_SPLIT_MAX_BYTES)
 		return 1;
 	/*
-	 * name_ok for each part, as the key allows: a part holds '/' or NUL
-	 * exactly when the key does, and never a dot, so it cannot be ".",
-	 * ".." or ".ptfs"; what is left is its length and its first byte.
+	 * name_ok for each part, as the key allows: a part holds '/' or a
+	 * character repr() escapes exactly when the key does, and never a dot,
+	 * so it cannot be ".", ".." or ".ptfs"; what is left is its length and
+	 * its first byte. A key with one unsafe part is escaped whole, like any
+	 * other: 'a.b\nc' is one entry %'a.b\\nc', not a/%'b\\nc'. Without key
+	 * the caller found the key printable ASCII already.
 	 */
-	if (memchr(s, '/', k->u.s.len) || memchr(s, '\0', k->u.s.len))
+	if (memchr(s, '/', k->u.s.len) || (key && !pt_str_printable(s, k->u.s.len)))
 		return 1;
 	for (p = s, parts = 0;; p = dot + 1, parts++) {
 		size_t plen;

@@ -328,6 +328,13 @@ static void test_repr_str_nonprintable(void)
 	repr_is(vstr("\xc2\x85"), "'\\x85'");
 	repr_is(vstr("\xc2\xa0"), "'\\xa0'");
 	repr_is(vstr("\xe2\x80\xa8"), "'\\u2028'");
+	/* Python 3.11's table (unicode.c): unassigned, private use, the last code point */
+	repr_is(vstr("\xcd\xb8"), "'\\u0378'");
+	repr_is(vstr("\xee\x80\x80"), "'\\ue000'");
+	repr_is(vstr("\xf4\x8f\xbf\xbf"), "'\\U0010ffff'");
+	repr_is(vstr("\xe2\x80\x8b"), "'\\u200b'");
+	repr_is(vstr("\xf0\x9f\x98\x80"), "'\xf0\x9f\x98\x80'"); /* an emoji is printable */
+	repr_is(vstr("\xc3\xbc"), "'\xc3\xbc'");
 }
 
 /* ---- JSON ---- */
@@ -818,6 +825,67 @@ static void test_tree_escapes(void)
 	pt_tree_free(t);
 }
 
+/*
+ * Issue 12, part 4: a key holding a character that repr() escapes (C0
+ * controls, DEL, C1, U+2028, format and unassigned code points) is never a
+ * name as it is: a newline in a name breaks `find | while read`. It is
+ * escaped whole, dotted or not; the names are the reprs CPython 3.11 prints.
+ */
+static void test_tree_controls(void)
+{
+	struct pt_value *root = vnew(PT_V_DICT), *obj = vnew(PT_V_OBJECT), *st = vnew(PT_V_DICT);
+	struct pt_tree *t;
+	struct pt_node *n;
+
+	dsets(root, "nl\nkey", vint(0));
+	dsets(root, "tab\there", vint(1));
+	dsets(root, "x\x01y", vint(2));
+	dsets(root, "del\x7f", vint(3));
+	dsets(root, "a.b\nc", vint(4));
+	dsets(root, "c1\xc2\x85", vint(5));
+	dsets(root, "ls\xe2\x80\xa8", vint(6));
+	dsets(root, "zw\xe2\x80\x8b", vint(7));
+	dsets(root, "un\xcd\xb8", vint(8));
+	dsets(root, "\xc3\xbc" "n.c\xc3\xb6" "d", vint(9)); /* printable: split as before */
+	dset(root, vraw(PT_V_BYTES, "b\n", 2), vint(10));
+	dset(root, tuple(2, vstr("t\tx"), vint(1)), vint(11));
+	dsets(root, "cr\r.it's", vint(12));
+	obj->u.obj.callable = vglobal("argparse", "Namespace");
+	obj->u.obj.args = tuple(0);
+	obj->u.obj.state = st;
+	obj->u.obj.how = 0x81;
+	dsets(st, "a\nb", vint(13));
+	dsets(st, "ok", vint(14));
+	dsets(root, "ns", obj);
+	t = build(root);
+	if (!t)
+		return;
+	text_is(t, "%'nl\\nkey'", "int", "['nl\\nkey']", "0\n");
+	text_is(t, "%'tab\\there'", "int", "['tab\\there']", "1\n");
+	text_is(t, "%'x\\x01y'", "int", "['x\\x01y']", "2\n");
+	text_is(t, "%'del\\x7f'", "int", "['del\\x7f']", "3\n");
+	text_is(t, "%'a.b\\nc'", "int", "['a.b\\nc']", "4\n");
+	CHECK(pt_tree_lookup(t, root_of(t), "a") == NULL); /* escaped whole, no prefix dir */
+	text_is(t, "%'c1\\x85'", "int", "['c1\\x85']", "5\n");
+	text_is(t, "%'ls\\u2028'", "int", "['ls\\u2028']", "6\n");
+	text_is(t, "%'zw\\u200b'", "int", "['zw\\u200b']", "7\n");
+	text_is(t, "%'un\\u0378'", "int", "['un\\u0378']", "8\n");
+	text_is(t, "\xc3\xbc" "n/c\xc3\xb6" "d", "int", "['\xc3\xbc" "n.c\xc3\xb6" "d']", "9\n");
+	text_is(t, "%b'b\\n'", "int", "[b'b\\n']", "10\n");
+	text_is(t, "%('t\\tx', 1)", "int", "[('t\\tx', 1)]", "11\n");
+	text_is(t, "%\"cr\\r.it's\"", "int", "[\"cr\\r.it's\"]", "12\n");
+	text_is(t, "ns/%'a\\nb'", "int", "['ns'].__dict__['a\\nb']", "13\n");
+	text_is(t, "ns/ok", "int", "['ns'].ok", "14\n");
+	/* no name anywhere holds a byte below 0x20 or DEL */
+	for (n = root_of(t)->u.dir.first; n; n = n->next) {
+		const char *c;
+
+		for (c = n->name; *c; c++)
+			CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+	}
+	pt_tree_free(t);
+}
+
 static void test_tree_seq_and_root(void)
 {
 	struct pt_value *l = vnew(PT_V_LIST), *s = vnew(PT_V_SET), *tu = tuple(0);
@@ -1188,6 +1256,7 @@ int main(int argc, char **argv)
 	test_tree_basics();
 	test_tree_dotted();
 	test_tree_escapes();
+	test_tree_controls();
 	test_tree_seq_and_root();
 	test_tree_links();
 	test_tree_limits();
