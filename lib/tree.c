@@ -117,15 +117,53 @@ static char *key_subscript(struct builder *b, const char *pkey, const struct pt_
 	return cat_in(b, &b->t->arena, pkey, "[", r, "]");
 }
 
+/* Python's keywords: `.class` or `.None` would not parse as an attribute access. */
+static const char *const py_keywords[] = {
+	"False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+	"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+	"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+	"return", "try", "while", "with", "yield",
+};
+
+/* s can follow a '.' in Python: an ASCII identifier and no keyword. */
 static bool is_identifier(const char *s)
 {
+	const char *p;
+	size_t i;
+
 	if (!*s || (*s >= '0' && *s <= '9'))
 		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	for (i = 0; i < sizeof(py_keywords) / sizeof(py_keywords[0]); i++)
+		if (!strcmp(s, py_keywords[i]))
 			return false;
 	return true;
+}
+
+/*
+ * A TorchScript object (a scripted module or class, whose type torch.jit.save
+ * qualifies with "__torch__."): torch.jit.load gives a RecursiveScriptModule
+ * or ScriptObject, whose attributes live in C++, not in __dict__.
+ */
+static bool is_script_object(const struct pt_node *n)
+{
+	return n->type && !strncmp(n->type, "__torch__.", 10);
+}
+
+/*
+ * ".__getattr__(" + repr(k) + ")": the access path to a TorchScript
+ * object's attribute that is no identifier ('0' of a Sequential), the one
+ * spelling that both a RecursiveScriptModule (modules, parameters,
+ * buffers, attributes alike) and a ScriptObject answer. NULL on ENOMEM.
+ */
+static char *script_attr_key(struct builder *b, const char *pkey, const struct pt_value *k)
+{
+	char *r = pt_value_repr(&b->scratch, k, b->err);
+
+	return r ? cat_in(b, &b->t->arena, pkey, ".__getattr__(", r, ")") : NULL;
 }
 
 /*
@@ -456,7 +494,10 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		    (!strcmp(k->u.s.p, "_parameters") || !strcmp(k->u.s.p, "_buffers") ||
 		     !strcmp(k->u.s.p, "_modules")))
 			continue;
-		if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
+		if (!skip_module_parts && k->kind == PT_V_STR && is_script_object(dir) &&
+		    !is_identifier(k->u.s.p))
+			key = script_attr_key(b, pkey, k);
+		else if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
 			key = key_subscript(b, skip_module_parts ? base
 							      : cat_in(b, &b->scratch, pkey, ".__dict__", "", ""),
 					    k);

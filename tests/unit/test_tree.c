@@ -1177,6 +1177,65 @@ static void test_tree_objects(void)
 }
 
 /*
+ * Issue 12, part 9: torch.jit.load gives a RecursiveScriptModule, whose
+ * attributes are not in __dict__; a TorchScript object's attribute that is
+ * no identifier ('0' of a Sequential) is keyed .__getattr__('0'). Keywords
+ * are no identifiers either (`.class` does not parse).
+ */
+static void test_tree_script_keys(void)
+{
+	struct pt_value *m = vnew(PT_V_OBJECT), *st = vnew(PT_V_DICT), *seq = vnew(PT_V_OBJECT);
+	struct pt_value *sst = vnew(PT_V_DICT), *lin = vnew(PT_V_OBJECT), *lst = vnew(PT_V_DICT);
+	struct pt_value *ns = vnew(PT_V_OBJECT), *nst = vnew(PT_V_DICT), *root = vnew(PT_V_DICT);
+	struct pt_tree *t;
+
+	m->u.obj.callable = vglobal("__torch__", "M");
+	m->u.obj.state = st;
+	m->u.obj.how = 0x81;
+	seq->u.obj.callable = vglobal("__torch__.torch.nn.modules.container", "Sequential");
+	seq->u.obj.state = sst;
+	seq->u.obj.how = 0x81;
+	lin->u.obj.callable = vglobal("__torch__.torch.nn.modules.linear", "Linear");
+	lin->u.obj.state = lst;
+	lin->u.obj.how = 0x81;
+	dsets(lst, "weight", vint(1));
+	dsets(lst, "class", vint(2));
+	dsets(sst, "training", vbool(true));
+	dsets(sst, "0", lin);
+	dsets(st, "proj", seq);
+	dsets(st, "x-y", vint(3));
+	t = build(m);
+	if (!t)
+		return;
+	CHECK_STR(root_of(t)->type, "__torch__.M");
+	node_is(t, "proj", PT_NODE_DIR, "__torch__.torch.nn.modules.container.Sequential", ".proj");
+	text_is(t, "proj/training", "bool", ".proj.training", "True\n");
+	node_is(t, "proj/0", PT_NODE_DIR, "__torch__.torch.nn.modules.linear.Linear",
+		".proj.__getattr__('0')");
+	text_is(t, "proj/0/weight", "int", ".proj.__getattr__('0').weight", "1\n");
+	text_is(t, "proj/0/class", "int", ".proj.__getattr__('0').__getattr__('class')", "2\n");
+	text_is(t, "x-y", "int", ".__getattr__('x-y')", "3\n");
+	pt_tree_free(t);
+
+	/* an object that is not TorchScript keeps .__dict__[...] */
+	ns->u.obj.callable = vglobal("argparse", "Namespace");
+	ns->u.obj.args = tuple(0);
+	ns->u.obj.state = nst;
+	ns->u.obj.how = 0x81;
+	dsets(nst, "class", vint(4));
+	dsets(nst, "None", vint(5));
+	dsets(nst, "classy", vint(6));
+	dsets(root, "args", ns);
+	t = build(root);
+	if (!t)
+		return;
+	text_is(t, "args/class", "int", "['args'].__dict__['class']", "4\n");
+	text_is(t, "args/None", "int", "['args'].__dict__['None']", "5\n");
+	text_is(t, "args/classy", "int", "['args'].classy", "6\n");
+	pt_tree_free(t);
+}
+
+/*
  * Lookup scans a directory of up to 8 entries and hashes a bigger one
  * (node.c): every entry is found on both sides of that line, in folders of
  * 1, 8, 9 and 40 entries and at a root of 60, also names that share a
@@ -1262,6 +1321,7 @@ int main(int argc, char **argv)
 	test_tree_limits();
 	test_tree_dotted_depth();
 	test_tree_objects();
+	test_tree_script_keys();
 	test_tree_lookup_sizes();
 
 	pt_arena_release(&A);
