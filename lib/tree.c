@@ -154,6 +154,31 @@ static bool is_script_object(const struct pt_node *n)
 }
 
 /*
+ * What RecursiveScriptModule and ScriptObject define over nn.Module (torch
+ * 1.13): a submodule or buffer may be named so (nn.Module refuses only its
+ * own names), and `m.graph` then gives the method's Graph, not the child.
+ */
+static const char *const script_shadowed[] = {
+	"_c", "_concrete_type", "_constants_set", "_construct", "_disable_script_meta",
+	"_finalize_scriptmodule", "_get_method", "_has_method", "_initializing", "_method_names",
+	"_methods", "_properties", "_reconstruct", "_save_for_lite_interpreter",
+	"_save_to_buffer_for_lite_interpreter", "_type", "code", "code_with_constants", "define",
+	"forward_magic_method", "get_debug_state", "getattr", "graph", "graph_for", "hasattr",
+	"inlined_graph", "original_name", "save", "save_to_buffer", "setattr",
+};
+
+/* s can follow a '.' on what torch.jit.load returns */
+static bool is_script_identifier(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(script_shadowed) / sizeof(script_shadowed[0]); i++)
+		if (!strcmp(s, script_shadowed[i]))
+			return false;
+	return is_identifier(s);
+}
+
+/*
  * ".__getattr__(" + repr(k) + ")": the access path to a TorchScript
  * object's attribute that is no identifier ('0' of a Sequential), the one
  * spelling that both a RecursiveScriptModule (modules, parameters,
@@ -495,7 +520,7 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		     !strcmp(k->u.s.p, "_modules")))
 			continue;
 		if (!skip_module_parts && k->kind == PT_V_STR && is_script_object(dir) &&
-		    !is_identifier(k->u.s.p))
+		    !is_script_identifier(k->u.s.p))
 			key = script_attr_key(b, pkey, k);
 		else if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
 			key = key_subscript(b, skip_module_parts ? base

@@ -342,7 +342,7 @@ class _Seq(nn.Module):
 
 
 class _Lists(nn.Module):
-    """ModuleList and ModuleDict children (keys '0', 'b-c'), a buffer and a parameter whose names are not identifiers."""
+    """ModuleList and ModuleDict children (keys '0', 'b-c'), names that are not identifiers, names a script module shadows."""
 
     def __init__(self):
         super().__init__()
@@ -351,10 +351,15 @@ class _Lists(nn.Module):
         self.register_buffer("x-y", torch.arange(3, dtype=torch.int32))
         self.register_parameter("p-q", nn.Parameter(torch.full((2,), 0.5)))
         self.inner = _Seq()
+        # names RecursiveScriptModule shadows: m.graph, m.code, m.save are its own
+        self.graph = nn.Linear(2, 2)
+        self.register_buffer("code", torch.tensor([1.5]))
+        self.save = 3
 
     def forward(self, x):
         for b in self.blocks:
             x = b(x)
+        x = self.graph(x) * self.code + self.save
         return self.heads["a"](x) + self.heads["b-c"](x) + self.heads["0"](x)
 
 
@@ -365,7 +370,7 @@ def f_script_seq():
 
 def f_script_lists():
     return (torch.jit.script(_Lists()),
-            "TorchScript (torch.jit.save): ModuleList, ModuleDict ('0', 'b-c'), buffer and parameter named x-y, p-q",
+            "TorchScript (torch.jit.save): ModuleList, ModuleDict ('0', 'b-c'), buffer and parameter named x-y, p-q; graph, code, save",
             {"_script": True}, True)
 
 

@@ -215,6 +215,11 @@ plain
 	assert_output ".heads.a.bias"
 	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/x-y"
 	assert_output ".__getattr__('x-y')"
+	# m.graph is the script module's Graph, m.code its source: the children so named need __getattr__
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/graph/weight"
+	assert_output ".__getattr__('graph').weight"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/code"
+	assert_output ".__getattr__('code')"
 	run getfattr --absolute-names --only-values -n user.pt.type "$MNT/inner/proj/2"
 	assert_output "__torch__.torch.nn.modules.batchnorm.BatchNorm1d"
 	[ "$(stat -c %s "$MNT/inner/proj/2/running_var")" = 8 ]

@@ -1200,6 +1200,7 @@ static void test_tree_script_keys(void)
 	lin->u.obj.how = 0x81;
 	dsets(lst, "weight", vint(1));
 	dsets(lst, "class", vint(2));
+	dsets(lst, "graph", vint(7)); /* m.graph is the method's Graph */
 	dsets(sst, "training", vbool(true));
 	dsets(sst, "0", lin);
 	dsets(st, "proj", seq);
@@ -1214,6 +1215,7 @@ static void test_tree_script_keys(void)
 		".proj.__getattr__('0')");
 	text_is(t, "proj/0/weight", "int", ".proj.__getattr__('0').weight", "1\n");
 	text_is(t, "proj/0/class", "int", ".proj.__getattr__('0').__getattr__('class')", "2\n");
+	text_is(t, "proj/0/graph", "int", ".proj.__getattr__('0').__getattr__('graph')", "7\n");
 	text_is(t, "x-y", "int", ".__getattr__('x-y')", "3\n");
 	pt_tree_free(t);
 
@@ -1225,6 +1227,7 @@ static void test_tree_script_keys(void)
 	dsets(nst, "class", vint(4));
 	dsets(nst, "None", vint(5));
 	dsets(nst, "classy", vint(6));
+	dsets(nst, "graph", vint(8));
 	dsets(root, "args", ns);
 	t = build(root);
 	if (!t)
@@ -1232,6 +1235,7 @@ static void test_tree_script_keys(void)
 	text_is(t, "args/class", "int", "['args'].__dict__['class']", "4\n");
 	text_is(t, "args/None", "int", "['args'].__dict__['None']", "5\n");
 	text_is(t, "args/classy", "int", "['args'].classy", "6\n");
+	text_is(t, "args/graph", "int", "['args'].graph", "8\n");
 	pt_tree_free(t);
 }
 
