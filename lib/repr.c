@@ -8,6 +8,7 @@
  * and ints of any size.
  */
 #include "tree.h"
+#include "unicode.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -195,22 +196,29 @@ static unsigned decode_cp(const unsigned char *p, size_t l)
 	}
 }
 
-/*
- * CPython's str.isprintable() for the code points likely in a key: C1
- * controls, the non-ASCII spaces and separators (Zs, Zl, Zp), the common
- * format characters (Cf), surrogates and private use are escaped. Unassigned
- * code points are not tracked (that needs Unicode's tables) and pass as is.
- */
+/* cp as repr() shows it: as it is, or escaped (unicode.c holds Python's table). */
 static bool printable(unsigned cp)
 {
-	if (cp < 0xA1 || cp == 0xAD)
-		return false;
-	if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
-	    (cp >= 0x205F && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206F) || cp == 0x3000 ||
-	    cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB) || cp == 0x61C || cp == 0x180E)
-		return false;
-	if ((cp >= 0xD800 && cp <= 0xF8FF) || cp >= 0xF0000)
-		return false;
+	return cp >= 0x20 && pt_unicode_printable(cp);
+}
+
+bool pt_str_printable(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, l;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			if (p[i] < 0x20 || p[i] == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		l = utf8_len(p + i, n - i);
+		if (!printable(decode_cp(p + i, l)))
+			return false;
+		i += l;
+	}
 	return true;
 }
 

@@ -183,16 +183,34 @@ static bool allowed(const char *module, const char *name, const char *full)
 	return false;
 }
 
+/*
+ * "___torch_mangle_N" (N digits, up to the next dot): the component
+ * torch.jit.save puts in a class's module when one class was scripted into
+ * several types (two Linear of other sizes, Sequentials of other children),
+ * so any archive with a Sequential has them.
+ */
+static bool torch_mangle(const char *p)
+{
+	const char *d = p + 16;
+
+	if (strncmp(p, "___torch_mangle_", 16) != 0 || *d < '0' || *d > '9')
+		return false;
+	while (*d >= '0' && *d <= '9')
+		d++;
+	return *d == '.' || *d == '\0';
+}
+
 /* A dotted attribute, a dunder component, or a byte no Python name has. */
 static const char *odd_shape(const char *module, const char *name)
 {
 	const char *p;
+	bool script = strncmp(module, "__torch__.", 10) == 0;
 
 	if (strchr(name, '.'))
 		return "dotted name";
 	for (p = module;; p = strchr(p, '.') + 1) {
 		if (strncmp(p, "__", 2) == 0 && strcmp(p, "__builtin__") != 0 && strcmp(p, "__main__") != 0 &&
-		    strncmp(p, "__torch__", 9) != 0)
+		    strncmp(p, "__torch__", 9) != 0 && !(script && torch_mangle(p)))
 			return "dunder module";
 		if (!strchr(p, '.'))
 			break;

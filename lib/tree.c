@@ -117,25 +117,93 @@ static char *key_subscript(struct builder *b, const char *pkey, const struct pt_
 	return cat_in(b, &b->t->arena, pkey, "[", r, "]");
 }
 
+/* Python's keywords: `.class` or `.None` would not parse as an attribute access. */
+static const char *const py_keywords[] = {
+	"False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+	"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+	"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+	"return", "try", "while", "with", "yield",
+};
+
+/* s can follow a '.' in Python: an ASCII identifier and no keyword. */
 static bool is_identifier(const char *s)
 {
+	const char *p;
+	size_t i;
+
 	if (!*s || (*s >= '0' && *s <= '9'))
 		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	for (i = 0; i < sizeof(py_keywords) / sizeof(py_keywords[0]); i++)
+		if (!strcmp(s, py_keywords[i]))
 			return false;
 	return true;
 }
 
-/* A name usable as it is: not empty, '.', '..', no '/', not starting with '%'. */
+/*
+ * A TorchScript object (a scripted module or class, whose type torch.jit.save
+ * qualifies with "__torch__."): torch.jit.load gives a RecursiveScriptModule
+ * or ScriptObject, whose attributes live in C++, not in __dict__.
+ */
+static bool is_script_object(const struct pt_node *n)
+{
+	return n->type && !strncmp(n->type, "__torch__.", 10);
+}
+
+/*
+ * What RecursiveScriptModule and ScriptObject define over nn.Module (torch
+ * 1.13): a submodule or buffer may be named so (nn.Module refuses only its
+ * own names), and `m.graph` then gives the method's Graph, not the child.
+ */
+static const char *const script_shadowed[] = {
+	"_c", "_concrete_type", "_constants_set", "_construct", "_disable_script_meta",
+	"_finalize_scriptmodule", "_get_method", "_has_method", "_initializing", "_method_names",
+	"_methods", "_properties", "_reconstruct", "_save_for_lite_interpreter",
+	"_save_to_buffer_for_lite_interpreter", "_type", "code", "code_with_constants", "define",
+	"forward_magic_method", "get_debug_state", "getattr", "graph", "graph_for", "hasattr",
+	"inlined_graph", "original_name", "save", "save_to_buffer", "setattr",
+};
+
+/* s can follow a '.' on what torch.jit.load returns */
+static bool is_script_identifier(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(script_shadowed) / sizeof(script_shadowed[0]); i++)
+		if (!strcmp(s, script_shadowed[i]))
+			return false;
+	return is_identifier(s);
+}
+
+/*
+ * ".__getattr__(" + repr(k) + ")": the access path to a TorchScript
+ * object's attribute that is no identifier ('0' of a Sequential), the one
+ * spelling that both a RecursiveScriptModule (modules, parameters,
+ * buffers, attributes alike) and a ScriptObject answer. NULL on ENOMEM.
+ */
+static char *script_attr_key(struct builder *b, const char *pkey, const struct pt_value *k)
+{
+	char *r = pt_value_repr(&b->scratch, k, b->err);
+
+	return r ? cat_in(b, &b->t->arena, pkey, ".__getattr__(", r, ")") : NULL;
+}
+
+/*
+ * A name usable as it is: not empty, '.', '..', no '/', not starting with
+ * '%', and nothing repr() would escape: a newline or tab in a name breaks
+ * every line-based tool (`find | while read`, manifests), and a C1 control
+ * or U+2028 hides in a terminal.
+ */
 static bool name_ok(const char *s, size_t len, const struct pt_node *dir, const struct builder *b)
 {
 	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '%')
 		return false;
 	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
-	if (memchr(s, '/', len) || memchr(s, '\0', len))
+	if (memchr(s, '/', len) || !pt_str_printable(s, len)) /* NUL is a control */
 		return false;
 	if (dir == b->t->nodes[0] && len == 5 && memcmp(s, ".ptfs", 5) == 0)
 		return false;
@@ -255,11 +323,14 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 	if (k->u.s.len > PT_SPLIT_MAX_BYTES)
 		return 1;
 	/*
-	 * name_ok for each part, as the key allows: a part holds '/' or NUL
-	 * exactly when the key does, and never a dot, so it cannot be ".",
-	 * ".." or ".ptfs"; what is left is its length and its first byte.
+	 * name_ok for each part, as the key allows: a part holds '/' or a
+	 * character repr() escapes exactly when the key does, and never a dot,
+	 * so it cannot be ".", ".." or ".ptfs"; what is left is its length and
+	 * its first byte. A key with one unsafe part is escaped whole, like any
+	 * other: 'a.b\nc' is one entry %'a.b\\nc', not a/%'b\\nc'. Without key
+	 * the caller found the key printable ASCII already.
 	 */
-	if (memchr(s, '/', k->u.s.len) || memchr(s, '\0', k->u.s.len))
+	if (memchr(s, '/', k->u.s.len) || (key && !pt_str_printable(s, k->u.s.len)))
 		return 1;
 	for (p = s, parts = 0;; p = dot + 1, parts++) {
 		size_t plen;
@@ -448,7 +519,10 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		    (!strcmp(k->u.s.p, "_parameters") || !strcmp(k->u.s.p, "_buffers") ||
 		     !strcmp(k->u.s.p, "_modules")))
 			continue;
-		if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
+		if (!skip_module_parts && k->kind == PT_V_STR && is_script_object(dir) &&
+		    !is_script_identifier(k->u.s.p))
+			key = script_attr_key(b, pkey, k);
+		else if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
 			key = key_subscript(b, skip_module_parts ? base
 							      : cat_in(b, &b->scratch, pkey, ".__dict__", "", ""),
 					    k);

@@ -150,6 +150,14 @@ void pt_tree_free(struct pt_tree *t);
  */
 char *pt_value_repr(struct pt_arena *a, const struct pt_value *v, struct pt_error *err);
 
+/*
+ * True when repr() of the str s[0..n) (UTF-8) shows every character as it
+ * is (quotes and backslashes aside): no C0 control, DEL, C1 control or
+ * other character str.isprintable() refuses. Such a key cannot be a name
+ * as it is (docs/tree.md, "Names"). Pure; no failure.
+ */
+bool pt_str_printable(const char *s, size_t n);
+
 /* CPython's repr() of a float: "0.1", "1e-05", "inf". */
 void pt_repr_float(double f, char out[40]);
 

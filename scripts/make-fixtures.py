@@ -10,10 +10,13 @@ the same torch version writes the same tensors (the zip's
 addresses, may still differ between runs).
 
 Besides the NN_*.pt files it writes OUTDIR/MANIFEST.tsv, one line per
-fixture:  name <TAB> wo|full <TAB> description.  "wo" means
+fixture:  name <TAB> wo|full|ts <TAB> description.  "wo" means
 torch.load(f, map_location='cpu', weights_only=True) loads it; "full" means
 only weights_only=False does (floats, bytes, sets, modules, quantized
-tensors, pickle protocol 4 are outside torch 1.13's weights-only unpickler).
+tensors, pickle protocol 4 are outside torch 1.13's weights-only unpickler);
+"ts" marks a TorchScript archive written by torch.jit.save, which torch.load
+hands to torch.jit.load whatever weights_only says, and which ptfs cannot
+save (.ptfs/control's save refuses TorchScript).
 Every fixture is reloaded and checked before the script exits.
 
 Findings with torch 1.13 (what could not be written):
@@ -309,6 +312,68 @@ def f_shared_containers():
     return d, "one dict referenced four times (the pickle memo shares it): links, not copies", {}, True
 
 
+def f_ctrl_keys():
+    """Issue 12 part 4: keys whose characters repr() escapes never become names as they are."""
+    n = iter(range(100))
+
+    def t():
+        return torch.full((2,), float(next(n)))
+
+    d = collections.OrderedDict([
+        ("nl\nkey", t()), ("tab\tkey", t()), ("ctl\x01", t()), ("del\x7f", t()),
+        ("a.b\nc", t()), ("c1\x85", t()), ("ls\u2028", t()), ("zw\u200b", t()),
+        ("plain.ok", t()), ("in\nner", {"x": t(), "y.z": 5}), ("cr\r", "v\nal"),
+    ])
+    return d, "keys with characters repr() escapes: newline, tab, \\x01, DEL, C1, U+2028, U+200B, dotted", {}, True
+
+
+class _Seq(nn.Module):
+    """Sequential children 0, 1, 2 (one a BatchNorm1d with buffers), nested Sequentials."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.BatchNorm1d(2))
+        self.deep = nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 1))))
+        self.register_buffer("steps", torch.tensor([7]))
+        self.scale = nn.Parameter(torch.ones(2))
+
+    def forward(self, x):
+        return self.deep(self.proj(x) * self.scale)
+
+
+class _Lists(nn.Module):
+    """ModuleList and ModuleDict children (keys '0', 'b-c'), names that are not identifiers, names a script module shadows."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.Tanh())])
+        self.heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b-c": nn.Linear(2, 1), "0": nn.Linear(2, 1)})
+        self.register_buffer("x-y", torch.arange(3, dtype=torch.int32))
+        self.register_parameter("p-q", nn.Parameter(torch.full((2,), 0.5)))
+        self.inner = _Seq()
+        # names RecursiveScriptModule shadows: m.graph, m.code, m.save are its own
+        self.graph = nn.Linear(2, 2)
+        self.register_buffer("code", torch.tensor([1.5]))
+        self.save = 3
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        x = self.graph(x) * self.code + self.save
+        return self.heads["a"](x) + self.heads["b-c"](x) + self.heads["0"](x)
+
+
+def f_script_seq():
+    return (torch.jit.script(_Seq()), "TorchScript (torch.jit.save): Sequential children 0 1 2, nested, parameters, buffers",
+            {"_script": True}, True)
+
+
+def f_script_lists():
+    return (torch.jit.script(_Lists()),
+            "TorchScript (torch.jit.save): ModuleList, ModuleDict ('0', 'b-c'), buffer and parameter named x-y, p-q; graph, code, save",
+            {"_script": True}, True)
+
+
 FIXTURES = [
     ("01_dtypes.pt", f_dtypes),
     ("02_quantized.pt", f_quantized),
@@ -328,6 +393,9 @@ FIXTURES = [
     ("16_values_full.pt", f_values_full),
     ("17_demo.pt", f_demo),
     ("18_shared_containers.pt", f_shared_containers),
+    ("30_ctrl_keys.pt", f_ctrl_keys),
+    ("31_script_seq.pt", f_script_seq),
+    ("32_script_lists.pt", f_script_lists),
 ]
 
 
@@ -391,13 +459,18 @@ def main(argv):
         obj, desc, kwargs, wo = fn()
         tags = kwargs.pop("_tags", None)
         path = os.path.join(out, name)
-        with location_tags(tags or []):
-            torch.save(obj, path, **kwargs)
+        script = kwargs.pop("_script", False)
+        if script:
+            torch.jit.save(obj, path)
+        else:
+            with location_tags(tags or []):
+                torch.save(obj, path, **kwargs)
         check(path, obj, wo, tags)
         size = os.path.getsize(path)
         total += size
-        manifest.append(f"{name}\t{'wo' if wo else 'full'}\t{desc}\n")
-        print(f"{name:24} {'wo' if wo else 'full':4} {size:7d}  {desc}")
+        flag = "ts" if script else "wo" if wo else "full"
+        manifest.append(f"{name}\t{flag}\t{desc}\n")
+        print(f"{name:24} {flag:4} {size:7d}  {desc}")
     with open(os.path.join(out, "MANIFEST.tsv"), "w") as f:
         f.writelines(manifest)
     print(f"{len(manifest)} fixtures, {total} bytes")

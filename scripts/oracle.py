@@ -5,12 +5,17 @@ Usage: /usr/bin/python3 scripts/oracle.py [--full] [--dirs] MOUNTPOINT CHECKPOIN
 
 Loads CHECKPOINT with torch.load(map_location='cpu', weights_only=True).
 --full falls back to weights_only=False when that fails: use it only for our
-own fixtures, never for a file you do not trust.
+own fixtures, never for a file you do not trust. A TorchScript archive (a
+zip with constants.pkl) is loaded with torch.jit.load(map_location='cpu'),
+as torch.load itself would; every key of its tree is then followed on the
+RecursiveScriptModule, a TorchScript object's user.pt.type is its
+TorchScript class (m._c._type().qualified_name()), and the tensors that must
+be reached are its parameters and buffers, module by module.
 
 Then, for every regular file under MOUNTPOINT (the root's .ptfs/ skipped), it
 reads user.pt.key, follows that access path in the loaded object (parsed
-here, never eval()'d: a sequence of [<python literal>] subscripts and .name
-attribute accesses) and compares:
+here, never eval()'d: a sequence of [<python literal>] subscripts, .name
+attribute accesses and .__getattr__(<str literal>) calls) and compares:
 
   tensors   content == bytes of t.contiguous() (int_repr() for quantized),
             st_size, user.pt.dtype, user.pt.shape, user.pt.requires_grad,
@@ -43,9 +48,11 @@ oracle takes list(the_set)[i], which matches for the small sets we write.
 
 import ast
 import json
+import keyword
 import os
 import sys
 import warnings
+import zipfile
 
 import torch
 
@@ -113,8 +120,18 @@ def parse_key(key):
             while j < len(key) and (key[j].isalnum() or key[j] == "_"):
                 j += 1
             name = key[i + 1:j]
-            if not name.isidentifier():
+            if not name.isidentifier() or keyword.iskeyword(name):
                 raise KeyError_(f"bad attribute name {name!r}")
+            if name == "__getattr__" and key[j:j + 1] == "(":
+                k = j + 1
+                if key[k:k + 1] not in ("'", '"'):
+                    raise KeyError_(f"__getattr__ takes a str literal, at {k}")
+                k = _skip_string(key, k)
+                if key[k:k + 1] != ")":
+                    raise KeyError_(f"unclosed __getattr__( at {j}")
+                steps.append(("getattr", ast.literal_eval(key[j + 1:k])))
+                i = k + 1
+                continue
             steps.append(("attr", name))
             i = j
         else:
@@ -126,6 +143,8 @@ def follow(obj, steps):
     for kind, k in steps:
         if kind == "attr":
             obj = getattr(obj, k)
+        elif kind == "getattr":
+            obj = obj.__getattr__(k)
         elif isinstance(obj, (set, frozenset)):
             obj = list(obj)[k]
         else:
@@ -138,6 +157,10 @@ def follow(obj, steps):
 
 
 def type_name(v):
+    if isinstance(v, torch.jit.ScriptModule):
+        return v._c._type().qualified_name()
+    if isinstance(v, torch._C.ScriptObject):
+        return v._type().qualified_name()
     t = type(v)
     if t.__module__ == "builtins":
         return t.__qualname__
@@ -168,6 +191,13 @@ def walk_tensors(obj, path, seen, out):
     elif isinstance(obj, (list, tuple, set, frozenset)):
         for i, v in enumerate(obj):
             walk_tensors(v, f"{path}[{i}]", seen, out)
+    elif isinstance(obj, torch.jit.ScriptModule):
+        # _parameters and friends are wrappers over C++ slots here, not dicts
+        for kind, items in (("param", obj.named_parameters(recurse=False)),
+                            ("buffer", obj.named_buffers(recurse=False)),
+                            ("module", obj.named_children())):
+            for name, v in items:
+                walk_tensors(v, f"{path}.__getattr__({name!r})", seen, out)
     elif isinstance(obj, torch.nn.Module):
         for name in ("_parameters", "_buffers", "_modules"):
             walk_tensors(getattr(obj, name, {}), f"{path}.{name}", seen, out)
@@ -354,8 +384,16 @@ def load_mapped(path, expr):
     return obj, saved, resolved
 
 
+def is_torchscript(path):
+    return zipfile.is_zipfile(path) and any(
+        n.endswith("/constants.pkl") or n == "constants.pkl" for n in zipfile.ZipFile(path).namelist())
+
+
 def load(path, full):
     locations = {}
+    if is_torchscript(path):
+        # what torch.load does with one; the saved tags are not recorded
+        return torch.jit.load(path, map_location="cpu"), locations
 
     def keep_on_cpu(storage, tag):
         if storage.data_ptr():

@@ -215,6 +215,62 @@ PY
 	[ "$(getfattr --absolute-names --only-values -n user.pt.type "$MNT/.ptfs")" = "ptfs.control" ]
 }
 
+@test "keys with control characters: repr-escaped names, one line each (issue 12 part 4)" {
+	mount_ckpt "$FIX/30_ctrl_keys.pt"
+	run ls -U "$MNT"
+	assert_success
+	assert_output "%'nl\nkey'
+%'tab\tkey'
+%'ctl\x01'
+%'del\x7f'
+%'a.b\nc'
+%'c1\x85'
+%'ls\u2028'
+%'zw\u200b'
+plain
+%'in\nner'
+%'cr\r'"
+	# no byte of any name is a control (the names are reprs), so line tools work
+	run bash -c "find '$MNT' -path '$MNT/.ptfs' -prune -o -print | LC_ALL=C grep -c '[[:cntrl:]]'"
+	assert_output 0
+	n=0
+	while IFS= read -r x; do
+		[ -e "$x" ] || { echo "find | while read: $x does not exist"; false; }
+		n=$((n + 1))
+	done < <(find "$MNT" -path "$MNT/.ptfs" -prune -o -print)
+	[ "$n" -eq 16 ]
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/%'nl\\nkey'"
+	assert_output "['nl\\nkey']"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/%'a.b\\nc'"
+	assert_output "['a.b\\nc']"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/%'in\\nner'/y/z"
+	assert_output "['in\\nner']['y.z']"
+	run cat "$MNT/%'in\\nner'/y/z"
+	assert_output 5
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/%'ls\\u2028'"
+	assert_output "['ls\\u2028']"
+}
+
+@test "TorchScript: children of Sequential, ModuleList, ModuleDict keyed by __getattr__ (issue 12 part 9)" {
+	mount_ckpt "$FIX/32_script_lists.pt"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/blocks/1/0/weight"
+	assert_output ".blocks.__getattr__('1').__getattr__('0').weight"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/heads/b-c"
+	assert_output ".heads.__getattr__('b-c')"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/heads/a/bias"
+	assert_output ".heads.a.bias"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/x-y"
+	assert_output ".__getattr__('x-y')"
+	# m.graph is the script module's Graph, m.code its source: the children so named need __getattr__
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/graph/weight"
+	assert_output ".__getattr__('graph').weight"
+	run getfattr --absolute-names --only-values -n user.pt.key "$MNT/code"
+	assert_output ".__getattr__('code')"
+	run getfattr --absolute-names --only-values -n user.pt.type "$MNT/inner/proj/2"
+	assert_output "__torch__.torch.nn.modules.batchnorm.BatchNorm1d"
+	[ "$(stat -c %s "$MNT/inner/proj/2/running_var")" = 8 ]
+}
+
 @test "a container shared by the memo is a symlink to its first place" {
 	mount_ckpt "$FIX/18_shared_containers.pt"
 	[ "$(readlink "$MNT/cfg2")" = "cfg1" ]

@@ -27,10 +27,11 @@ oracle() {
 	COMPARED=0
 	n=0
 	while IFS=$'\t' read -r name wo _; do
-		if [ "$wo" = wo ]; then oracle "$FIX/$name"; else oracle "$FIX/$name" --full; fi
+		# ts: the oracle loads a TorchScript archive with torch.jit.load
+		if [ "$wo" = wo ] || [ "$wo" = ts ]; then oracle "$FIX/$name"; else oracle "$FIX/$name" --full; fi
 		n=$((n + 1))
 	done <"$FIX/MANIFEST.tsv"
-	[ "$n" -ge 18 ]
+	[ "$n" -ge 21 ]
 	[ "$COMPARED" -ge 250 ]
 }
 
@@ -75,6 +76,58 @@ zip27_burn_parameter.pt"
 		oracle "$SHARED/realworld/$n"
 	done
 	[ "$COMPARED" -ge 38 ]
+}
+
+@test "oracle: every key of every real-world TorchScript archive that torch.jit.load reads" {
+	need_shared
+	# which archives torch 1.13's jit.load reads, asked of torch and checked
+	# against the list we expect (ts_v1_tchrs_foo_modeljson.pt, the model.json
+	# layout of torch 1.0/1.1, is refused: "Legacy model format is not
+	# supported on mobile"; 40-realworld.bats reads it)
+	run "$TORCH_PY" - "$SHARED/realworld" <<'PY'
+import os, sys, warnings, zipfile, torch
+warnings.simplefilter("ignore")
+d = sys.argv[1]
+for n in sorted(os.listdir(d)):
+    p = os.path.join(d, n)
+    if not (zipfile.is_zipfile(p) and any(i.endswith("/constants.pkl") for i in zipfile.ZipFile(p).namelist())):
+        continue
+    try:
+        torch.jit.load(p, map_location="cpu")
+        print(n)
+    except Exception:
+        pass
+PY
+	assert_success
+	assert_output "ts_21_mlverse_linear.pt
+ts_v3_tchrs_foo.pt"
+	files=$output
+	COMPARED=0
+	for n in $files; do
+		oracle "$SHARED/realworld/$n"
+	done
+	[ "$COMPARED" -ge 5 ]
+}
+
+@test "oracle: TorchScript keys are evaluated on torch.jit.load's module (a wrong one fails)" {
+	# the oracle follows .__getattr__('0') and would refuse the old
+	# .__dict__['0'], which a RecursiveScriptModule does not answer
+	run "$TORCH_PY" - "$FIX/31_script_seq.pt" <<'PY'
+import sys, warnings
+sys.path.insert(0, "scripts")
+warnings.simplefilter("ignore")
+import torch, oracle
+m = torch.jit.load(sys.argv[1], map_location="cpu")
+w = oracle.follow(m, oracle.parse_key(".deep.__getattr__('0').__getattr__('1').__getattr__('0').weight"))
+print(list(w.shape), w is m.deep._modules['0']._modules['1']._modules['0'].weight)
+try:
+    oracle.follow(m, oracle.parse_key(".proj.__dict__['0']"))
+except KeyError:
+    print("__dict__ refused")
+PY
+	assert_success
+	assert_output "[1, 2] True
+__dict__ refused"
 }
 
 @test "oracle: a mismatch is caught (the oracle can fail)" {

@@ -68,6 +68,7 @@ no_temp_files() {
 @test "every fixture: map_location cpu, save, torch.load equals the original" {
 	local n=0 name wo
 	while IFS=$'\t' read -r name wo _; do
+		[ "$wo" = ts ] && continue # save refuses TorchScript (tested below)
 		mount_ckpt "$FIX/$name"
 		ctl "map_location cpu" "save $OUT/$name" wait
 		unmount_all

@@ -328,6 +328,13 @@ static void test_repr_str_nonprintable(void)
 	repr_is(vstr("\xc2\x85"), "'\\x85'");
 	repr_is(vstr("\xc2\xa0"), "'\\xa0'");
 	repr_is(vstr("\xe2\x80\xa8"), "'\\u2028'");
+	/* Python 3.11's table (unicode.c): unassigned, private use, the last code point */
+	repr_is(vstr("\xcd\xb8"), "'\\u0378'");
+	repr_is(vstr("\xee\x80\x80"), "'\\ue000'");
+	repr_is(vstr("\xf4\x8f\xbf\xbf"), "'\\U0010ffff'");
+	repr_is(vstr("\xe2\x80\x8b"), "'\\u200b'");
+	repr_is(vstr("\xf0\x9f\x98\x80"), "'\xf0\x9f\x98\x80'"); /* an emoji is printable */
+	repr_is(vstr("\xc3\xbc"), "'\xc3\xbc'");
 }
 
 /* ---- JSON ---- */
@@ -818,6 +825,67 @@ static void test_tree_escapes(void)
 	pt_tree_free(t);
 }
 
+/*
+ * Issue 12, part 4: a key holding a character that repr() escapes (C0
+ * controls, DEL, C1, U+2028, format and unassigned code points) is never a
+ * name as it is: a newline in a name breaks `find | while read`. It is
+ * escaped whole, dotted or not; the names are the reprs CPython 3.11 prints.
+ */
+static void test_tree_controls(void)
+{
+	struct pt_value *root = vnew(PT_V_DICT), *obj = vnew(PT_V_OBJECT), *st = vnew(PT_V_DICT);
+	struct pt_tree *t;
+	struct pt_node *n;
+
+	dsets(root, "nl\nkey", vint(0));
+	dsets(root, "tab\there", vint(1));
+	dsets(root, "x\x01y", vint(2));
+	dsets(root, "del\x7f", vint(3));
+	dsets(root, "a.b\nc", vint(4));
+	dsets(root, "c1\xc2\x85", vint(5));
+	dsets(root, "ls\xe2\x80\xa8", vint(6));
+	dsets(root, "zw\xe2\x80\x8b", vint(7));
+	dsets(root, "un\xcd\xb8", vint(8));
+	dsets(root, "\xc3\xbc" "n.c\xc3\xb6" "d", vint(9)); /* printable: split as before */
+	dset(root, vraw(PT_V_BYTES, "b\n", 2), vint(10));
+	dset(root, tuple(2, vstr("t\tx"), vint(1)), vint(11));
+	dsets(root, "cr\r.it's", vint(12));
+	obj->u.obj.callable = vglobal("argparse", "Namespace");
+	obj->u.obj.args = tuple(0);
+	obj->u.obj.state = st;
+	obj->u.obj.how = 0x81;
+	dsets(st, "a\nb", vint(13));
+	dsets(st, "ok", vint(14));
+	dsets(root, "ns", obj);
+	t = build(root);
+	if (!t)
+		return;
+	text_is(t, "%'nl\\nkey'", "int", "['nl\\nkey']", "0\n");
+	text_is(t, "%'tab\\there'", "int", "['tab\\there']", "1\n");
+	text_is(t, "%'x\\x01y'", "int", "['x\\x01y']", "2\n");
+	text_is(t, "%'del\\x7f'", "int", "['del\\x7f']", "3\n");
+	text_is(t, "%'a.b\\nc'", "int", "['a.b\\nc']", "4\n");
+	CHECK(pt_tree_lookup(t, root_of(t), "a") == NULL); /* escaped whole, no prefix dir */
+	text_is(t, "%'c1\\x85'", "int", "['c1\\x85']", "5\n");
+	text_is(t, "%'ls\\u2028'", "int", "['ls\\u2028']", "6\n");
+	text_is(t, "%'zw\\u200b'", "int", "['zw\\u200b']", "7\n");
+	text_is(t, "%'un\\u0378'", "int", "['un\\u0378']", "8\n");
+	text_is(t, "\xc3\xbc" "n/c\xc3\xb6" "d", "int", "['\xc3\xbc" "n.c\xc3\xb6" "d']", "9\n");
+	text_is(t, "%b'b\\n'", "int", "[b'b\\n']", "10\n");
+	text_is(t, "%('t\\tx', 1)", "int", "[('t\\tx', 1)]", "11\n");
+	text_is(t, "%\"cr\\r.it's\"", "int", "[\"cr\\r.it's\"]", "12\n");
+	text_is(t, "ns/%'a\\nb'", "int", "['ns'].__dict__['a\\nb']", "13\n");
+	text_is(t, "ns/ok", "int", "['ns'].ok", "14\n");
+	/* no name anywhere holds a byte below 0x20 or DEL */
+	for (n = root_of(t)->u.dir.first; n; n = n->next) {
+		const char *c;
+
+		for (c = n->name; *c; c++)
+			CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+	}
+	pt_tree_free(t);
+}
+
 static void test_tree_seq_and_root(void)
 {
 	struct pt_value *l = vnew(PT_V_LIST), *s = vnew(PT_V_SET), *tu = tuple(0);
@@ -1109,6 +1177,69 @@ static void test_tree_objects(void)
 }
 
 /*
+ * Issue 12, part 9: torch.jit.load gives a RecursiveScriptModule, whose
+ * attributes are not in __dict__; a TorchScript object's attribute that is
+ * no identifier ('0' of a Sequential) is keyed .__getattr__('0'). Keywords
+ * are no identifiers either (`.class` does not parse).
+ */
+static void test_tree_script_keys(void)
+{
+	struct pt_value *m = vnew(PT_V_OBJECT), *st = vnew(PT_V_DICT), *seq = vnew(PT_V_OBJECT);
+	struct pt_value *sst = vnew(PT_V_DICT), *lin = vnew(PT_V_OBJECT), *lst = vnew(PT_V_DICT);
+	struct pt_value *ns = vnew(PT_V_OBJECT), *nst = vnew(PT_V_DICT), *root = vnew(PT_V_DICT);
+	struct pt_tree *t;
+
+	m->u.obj.callable = vglobal("__torch__", "M");
+	m->u.obj.state = st;
+	m->u.obj.how = 0x81;
+	seq->u.obj.callable = vglobal("__torch__.torch.nn.modules.container", "Sequential");
+	seq->u.obj.state = sst;
+	seq->u.obj.how = 0x81;
+	lin->u.obj.callable = vglobal("__torch__.torch.nn.modules.linear", "Linear");
+	lin->u.obj.state = lst;
+	lin->u.obj.how = 0x81;
+	dsets(lst, "weight", vint(1));
+	dsets(lst, "class", vint(2));
+	dsets(lst, "graph", vint(7)); /* m.graph is the method's Graph */
+	dsets(sst, "training", vbool(true));
+	dsets(sst, "0", lin);
+	dsets(st, "proj", seq);
+	dsets(st, "x-y", vint(3));
+	t = build(m);
+	if (!t)
+		return;
+	CHECK_STR(root_of(t)->type, "__torch__.M");
+	node_is(t, "proj", PT_NODE_DIR, "__torch__.torch.nn.modules.container.Sequential", ".proj");
+	text_is(t, "proj/training", "bool", ".proj.training", "True\n");
+	node_is(t, "proj/0", PT_NODE_DIR, "__torch__.torch.nn.modules.linear.Linear",
+		".proj.__getattr__('0')");
+	text_is(t, "proj/0/weight", "int", ".proj.__getattr__('0').weight", "1\n");
+	text_is(t, "proj/0/class", "int", ".proj.__getattr__('0').__getattr__('class')", "2\n");
+	text_is(t, "proj/0/graph", "int", ".proj.__getattr__('0').__getattr__('graph')", "7\n");
+	text_is(t, "x-y", "int", ".__getattr__('x-y')", "3\n");
+	pt_tree_free(t);
+
+	/* an object that is not TorchScript keeps .__dict__[...] */
+	ns->u.obj.callable = vglobal("argparse", "Namespace");
+	ns->u.obj.args = tuple(0);
+	ns->u.obj.state = nst;
+	ns->u.obj.how = 0x81;
+	dsets(nst, "class", vint(4));
+	dsets(nst, "None", vint(5));
+	dsets(nst, "classy", vint(6));
+	dsets(nst, "graph", vint(8));
+	dsets(root, "args", ns);
+	t = build(root);
+	if (!t)
+		return;
+	text_is(t, "args/class", "int", "['args'].__dict__['class']", "4\n");
+	text_is(t, "args/None", "int", "['args'].__dict__['None']", "5\n");
+	text_is(t, "args/classy", "int", "['args'].classy", "6\n");
+	text_is(t, "args/graph", "int", "['args'].graph", "8\n");
+	pt_tree_free(t);
+}
+
+/*
  * Lookup scans a directory of up to 8 entries and hashes a bigger one
  * (node.c): every entry is found on both sides of that line, in folders of
  * 1, 8, 9 and 40 entries and at a root of 60, also names that share a
@@ -1188,11 +1319,13 @@ int main(int argc, char **argv)
 	test_tree_basics();
 	test_tree_dotted();
 	test_tree_escapes();
+	test_tree_controls();
 	test_tree_seq_and_root();
 	test_tree_links();
 	test_tree_limits();
 	test_tree_dotted_depth();
 	test_tree_objects();
+	test_tree_script_keys();
 	test_tree_lookup_sizes();
 
 	pt_arena_release(&A);

@@ -435,8 +435,12 @@ int main(int argc, char **argv)
 	if (argc > 2) {
 		n = check_tree(argv[2]);
 		CHECK(n > 0);
-		/* every torch.save fixture but the legacy ones is plain, read without libzip */
-		CHECK_INT(nplain, n - 3);
+		/*
+		 * every torch.save fixture but the legacy ones is plain, read
+		 * without libzip; not counted: MANIFEST.tsv, 11 and 13 (legacy),
+		 * 31 and 32 (torch.jit.save deflates their code/ records)
+		 */
+		CHECK_INT(nplain, n - 5);
 		snprintf(fixture, sizeof(fixture), "%s/17_demo.pt", argv[2]);
 		test_mutations(fixture);
 		test_sweeps(fixture);
