@@ -58,11 +58,11 @@ static void source_line(struct ptfs *fs, char *out, size_t cap)
 		state = "removed (the mount serves the file it opened)";
 	else if (st.st_dev != src->dev || st.st_ino != src->ino)
 		state = "replaced by another file (the mount serves the one it opened)";
+	/* no path: the file is the same for equal checkpoints wherever they lie (diff -r) */
 	if (state)
-		n = snprintf(out, cap, "source: %s %s: write 'reload' to serve what is there now\n",
-			     fs->abspath, state);
+		n = snprintf(out, cap, "source: %s: write 'reload' to serve what is there now\n", state);
 	else
-		n = snprintf(out, cap, "source: %s unchanged\n", fs->abspath);
+		n = snprintf(out, cap, "source: unchanged\n");
 	if (fs->follow && n >= 0 && (size_t)n < cap)
 		snprintf(out + n, cap - (size_t)n, "follow: %u reloads%s%s\n", fs->reloads,
 			 fs->follow_error ? ", the last attempt failed: " : "",

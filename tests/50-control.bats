@@ -27,7 +27,7 @@ ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock st
 	assert_output "# ptfs control: write commands, one per line (docs/control.md)
 error: none
 save: idle
-source: $CUDA unchanged"
+source: unchanged"
 	[ "$(locs)" = "cuda:1 cuda:1 cuda:0 cuda:2 " ]
 }
 
