@@ -477,8 +477,9 @@ static bool is_number_text(const char *s, const char *extra)
 	return true;
 }
 
+/* repr() of fn(*args) for the builtin and library classes whose repr their arguments decide. */
 static char *call_text(struct pt_arena *a, const char *fn, const struct pt_value *args,
-		       const struct pt_value *c, struct pt_error *err)
+		       struct pt_error *err)
 {
 	const struct pt_value *x = at(args, 0), *y = at(args, 1), *z = at(args, 2);
 	size_t n = args->u.seq.n;
@@ -538,7 +539,6 @@ static char *call_text(struct pt_arena *a, const char *fn, const struct pt_value
 			return cat(a, err, "device(type=", t, ", index=", i, ")", NULL);
 		return NULL;
 	}
-	(void)c;
 	return NULL;
 }
 
@@ -560,7 +560,7 @@ static int known_call(struct pt_arena *a, const struct pt_value *v, struct pt_py
 	if (v->u.obj.state)
 		return 0;
 	snprintf(fn, sizeof(fn), "%s.%s", c->u.global.module, c->u.global.name);
-	out->text = call_text(a, fn, args, c, err);
+	out->text = call_text(a, fn, args, err);
 	if (!out->text)
 		return err->code == PT_OK || err->code == PT_ERR_PICKLE ? (pt_error_clear(err), 0) : -1;
 	out->type = pt_pyobj_type(a, v, err);

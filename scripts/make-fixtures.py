@@ -27,7 +27,6 @@ import argparse
 import collections
 import contextlib
 import decimal
-import difflib
 import fractions
 import io
 import math
@@ -331,7 +330,6 @@ def f_objects():
         "namespace": argparse.Namespace(lr=0.1, name="x"),
         "simple": types.SimpleNamespace(a=1, b=[1, 2]),
         "point": Point(1, 2.5),
-        "match": difflib.Match(1, 2, 3),
         "pair": Pair(3, "x"),
         "opaque": Opaque(5),
         "w": torch.ones(2),
