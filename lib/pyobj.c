@@ -382,7 +382,7 @@ static void c_order(unsigned char *dst, const unsigned char *raw, const int64_t 
 	uint64_t e;
 	int i;
 
-	if (!fortran || nd < 2) {
+	if (!fortran || nd < 2 || !elsize) { /* zero-sized elements: a huge numel, nothing to move */
 		memcpy(dst, raw, numel * elsize);
 		return;
 	}

@@ -20,6 +20,7 @@
 
 #define NAME_MAX_BYTES 255
 #define PT_SPLIT_MAX_BYTES 4096 /* longer keys are not split at dots */
+#define PT_TREE_COPY_DEFAULT ((size_t)1 << 30) /* struct pt_tree_limits.max_copy */
 
 struct builder {
 	struct pt_tree *t;
@@ -32,6 +33,7 @@ struct builder {
 	const struct pt_node *hint_dir;
 	const char *hint_name;
 	uint32_t hint_hash;
+	size_t copied; /* bytes of numpy arrays and repr texts made, for lim->max_copy */
 };
 
 static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
@@ -608,6 +610,11 @@ static int add_pyobj(struct builder *b, struct pt_node *parent, const char *name
 				return -1;
 			po.len = strlen(po.data);
 		}
+		b->copied += po.len;
+		if (b->copied > (b->lim->max_copy ? b->lim->max_copy : PT_TREE_COPY_DEFAULT))
+			return pt_error_set(b->err, PT_ERR_LIMIT,
+					    "numpy arrays and object texts copy more than %zu bytes",
+					    b->lim->max_copy ? b->lim->max_copy : PT_TREE_COPY_DEFAULT);
 	}
 	n = node_new(b, parent, name, PT_NODE_DATA, first ? first->type : po.type, key);
 	if (!n)
@@ -730,6 +737,7 @@ void pt_tree_limits_default(struct pt_tree_limits *l)
 	l->max_depth = 1000;
 	l->max_nodes = (size_t)1 << 26;
 	l->ino_base = 0;
+	l->max_copy = PT_TREE_COPY_DEFAULT;
 }
 
 struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits *limits,

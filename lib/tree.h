@@ -82,9 +82,16 @@ struct pt_tree_limits {
 	 * kernel's cached ones then find nothing instead of the wrong entry.
 	 */
 	uint64_t ino_base;
+	/*
+	 * Bytes that numpy arrays and the texts of known objects (pyobj.h) may
+	 * copy in all: each is no larger than the pickle, but a hostile one
+	 * can name one big bytes value from a million small array objects.
+	 * 0 means the default.
+	 */
+	size_t max_copy;
 };
 
-/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0. */
+/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0, 1 GiB copied. */
 void pt_tree_limits_default(struct pt_tree_limits *l);
 
 /*

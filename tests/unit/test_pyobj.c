@@ -361,6 +361,31 @@ static void test_built(void)
 	pt_tree_free(t);
 }
 
+/*
+ * One bytes value named by many array objects (the memo shares the bytes,
+ * not the arrays): each array copies it, so the copies are bounded in all.
+ */
+static void test_copy_limit(void)
+{
+	struct pt_value *root = must(pt_value_new(&A, PT_V_LIST, &E));
+	struct pt_value *raw = vbytes("0123456789abcdef", 16), *dt = np_dtype("f8", "<");
+	struct pt_tree_limits lim;
+	struct pt_tree *t;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (pt_vseq_push(&A, &root->u.seq, np_array(vtuple(1, vint(2)), dt, raw), &E) < 0)
+			must(NULL);
+	pt_tree_limits_default(&lim);
+	CHECK_INT(lim.max_copy, (size_t)1 << 30);
+	lim.max_copy = 100; /* 6 arrays of 16 bytes fit, the 7th does not */
+	t = pt_tree_build(root, &lim, &E);
+	CHECK(t == NULL);
+	CHECK_INT(E.code, PT_ERR_LIMIT);
+	CHECK_STR(E.msg, "numpy arrays and object texts copy more than 100 bytes");
+	pt_tree_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -370,6 +395,7 @@ int main(int argc, char **argv)
 	test_texts();
 	test_objects();
 	test_built();
+	test_copy_limit();
 	pt_arena_release(&A);
 	return check_report("test_pyobj");
 }
