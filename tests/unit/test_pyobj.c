@@ -62,6 +62,12 @@ static const char OBJS[] =
 	"Opaque\x0aq\x06)\x81q\x07K\x07X\x06\x00\x00\x00opaqueq\x08\x86q\x09" "b"
 	"u.";
 
+/* pickle.dumps({'e': b'', 'n': b'ab'}, protocol=2): bytes() and _codecs.encode('ab', 'latin1') */
+static const char EMPTY_BYTES[] =
+	"\x80\x02}q\x00(X\x01\x00\x00\x00" "eq\x01" "c__builtin__\nbytes\nq\x02)Rq\x03"
+	"X\x01\x00\x00\x00nq\x04" "c_codecs\nencode\nq\x05X\x02\x00\x00\x00" "abq\x06"
+	"X\x06\x00\x00\x00latin1q\x07\x86q\x08Rq\tu.";
+
 static struct pt_tree *build(const char *p, size_t len)
 {
 	struct pt_torch t = { .arena = &A };
@@ -180,6 +186,17 @@ static void test_texts(void)
 	TEXT_IS(t, "r", "range", "['r']", "range(0, 3)\n");
 	TEXT_IS(t, "m", "decimal.Decimal", "['m']", "Decimal('1.10')\n");
 	TEXT_IS(t, "q", "fractions.Fraction", "['q']", "Fraction(1, 2)\n");
+	pt_tree_free(t);
+}
+
+static void test_empty_bytes(void)
+{
+	struct pt_tree *t = BUILD(EMPTY_BYTES);
+
+	if (!t)
+		return;
+	file_is(t, "e", "bytes", "['e']", "", 0); /* a file, not a directory of no arguments */
+	file_is(t, "n", "bytes", "['n']", "ab", 2);
 	pt_tree_free(t);
 }
 
@@ -394,6 +411,7 @@ int main(int argc, char **argv)
 	test_arrays();
 	test_texts();
 	test_objects();
+	test_empty_bytes();
 	test_built();
 	test_copy_limit();
 	pt_arena_release(&A);
