@@ -299,6 +299,58 @@ static double load_float(const unsigned char *p, size_t size)
 	return d;
 }
 
+/*
+ * repr() of a numpy str_ or bytes_ scalar: numpy drops the trailing NULs
+ * that pad the element. NULL with err clear for a code point no str holds.
+ */
+static char *text_repr(struct pt_arena *a, const unsigned char *p, const struct np_dtype *dt,
+		       struct pt_error *err)
+{
+	struct pt_value tmp = { .kind = dt->kind == 'U' ? PT_V_STR : PT_V_BYTES };
+	size_t n = dt->size, i, len = 0;
+	char *s;
+
+	if (dt->kind == 'S') {
+		while (n && !p[n - 1])
+			n--;
+		tmp.u.s.p = (char *)p;
+		tmp.u.s.len = n;
+		return pt_value_repr(a, &tmp, err);
+	}
+	n /= 4;
+	while (n && !(p[4 * n - 4] | p[4 * n - 3] | p[4 * n - 2] | p[4 * n - 1]))
+		n--;
+	s = pt_arena_alloc(a, 4 * n + 1, err);
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		uint32_t c = p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+			     (uint32_t)p[4 * i + 3] << 24;
+
+		if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+			return NULL;
+		if (c < 0x80) {
+			s[len++] = (char)c;
+		} else if (c < 0x800) {
+			s[len++] = (char)(0xC0 | c >> 6);
+			s[len++] = (char)(0x80 | (c & 0x3F));
+		} else if (c < 0x10000) {
+			s[len++] = (char)(0xE0 | c >> 12);
+			s[len++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			s[len++] = (char)(0x80 | (c & 0x3F));
+		} else {
+			s[len++] = (char)(0xF0 | c >> 18);
+			s[len++] = (char)(0x80 | ((c >> 12) & 0x3F));
+			s[len++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			s[len++] = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	s[len] = '\0';
+	tmp.u.s.p = s;
+	tmp.u.s.len = len;
+	return pt_value_repr(a, &tmp, err);
+}
+
 /* repr() of one element of a numeric dtype (little-endian bytes at p). */
 static char *element_repr(struct pt_arena *a, const unsigned char *p, const struct np_dtype *dt,
 			  struct pt_error *err)
@@ -327,6 +379,9 @@ static char *element_repr(struct pt_arena *a, const unsigned char *p, const stru
 	case 'c':
 		return complex_repr(a, load_float(p, dt->size / 2),
 				    load_float(p + dt->size / 2, dt->size / 2), (int)dt->size * 4, err);
+	case 'U':
+	case 'S':
+		return text_repr(a, p, dt, err);
 	default:
 		return NULL;
 	}
@@ -337,16 +392,21 @@ static int np_scalar(struct pt_arena *a, const struct pt_value *v, struct pt_pyo
 {
 	const struct pt_value *raw = at(v->u.obj.args, 1);
 	struct np_dtype dt;
-	unsigned char buf[16];
+	unsigned char *buf;
 
-	if (np_dtype_of(at(v->u.obj.args, 0), &dt) < 0 || !strchr("biufc", dt.kind) ||
+	if (np_dtype_of(at(v->u.obj.args, 0), &dt) < 0 || dt.kind == 'O' ||
 	    !is_kind(raw, PT_V_BYTES) || raw->u.s.len != dt.size)
 		return 0;
+	buf = pt_arena_alloc(a, dt.size + 1, err);
+	if (!buf)
+		return -1;
 	memcpy(buf, raw->u.s.p, dt.size);
 	to_little(buf, dt.size, &dt);
 	out->text = element_repr(a, buf, &dt, err);
+	if (!out->text)
+		return err->code == PT_OK ? 0 : -1;
 	out->type = cat(a, err, "numpy.", dt.scalar, NULL);
-	if (!out->text || !out->type)
+	if (!out->type)
 		return -1;
 	out->form = PT_PYOBJ_TEXT;
 	return 0;

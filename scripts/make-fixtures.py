@@ -362,6 +362,7 @@ def f_numpy():
         "s_f16": np.float16(65504), "s_f16_third": np.float16(1 / 3), "s_bool": np.bool_(True),
         "s_u8": np.uint8(200), "s_i8": np.int8(-3), "s_u64": np.uint64(2**64 - 1),
         "s_c64": np.complex64(1 + 2j), "s_c128": np.complex128(0.5 - 1j),
+        "s_str": np.array(["it's \u00e9"])[0], "s_bytes": np.bytes_(b"a\x00b"),
         "dtype": np.dtype("float32"), "dtype_bool": np.dtype(bool),
         "t": torch.ones(2),
     }
