@@ -591,7 +591,7 @@ static int add_object_entries(struct builder *b, struct pt_node *dir, const char
  * times does not copy it a million times.
  */
 static int add_pyobj(struct builder *b, struct pt_node *parent, const char *name,
-		     const char *key, struct pt_value *v, size_t depth)
+		     const char *key, struct pt_value *v)
 {
 	const struct pt_node *first = v->aux;
 	struct pt_pyobj po;
@@ -627,7 +627,6 @@ static int add_pyobj(struct builder *b, struct pt_node *parent, const char *name
 		n->u.data.array = po.array;
 		v->aux = n;
 	}
-	(void)depth;
 	return 0;
 }
 
@@ -710,7 +709,7 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 	if (!is_container(v))
 		return pt_error_set(b->err, PT_ERR_UNSUPPORTED, "cannot show a %s", pt_vkind_name(v->kind));
 	if (may_be_pyobj(v)) {
-		int r = add_pyobj(b, parent, name, key, v, depth);
+		int r = add_pyobj(b, parent, name, key, v);
 
 		if (r <= 0)
 			return r;
