@@ -54,6 +54,13 @@ ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *
 		*out = pt_node_key(node);
 		return *out ? (ssize_t)strlen(*out) : -ENOMEM;
 	}
+	if (node->kind == PT_NODE_DATA && node->u.data.array) { /* a numpy array */
+		if (!strcmp(name, "user.pt.dtype"))
+			return dup_out(node->u.data.array->dtype, out);
+		if (!strcmp(name, "user.pt.shape"))
+			return json_ints(node->u.data.array->shape, node->u.data.array->ndim, out);
+		return -ENODATA;
+	}
 	if (node->kind != PT_NODE_TENSOR)
 		return -ENODATA;
 	t = node->u.tensor;
@@ -93,6 +100,9 @@ ssize_t ptfs_xattr_list(struct ptfs *fs, const struct pt_node *node, char **out)
 		for (i = 0; i < sizeof(tensor_names) / sizeof(*tensor_names); i++)
 			if (node->u.tensor->storage || i < 4 || i == 5)
 				names[n++] = tensor_names[i];
+	if (node->kind == PT_NODE_DATA && node->u.data.array)
+		for (i = 0; i < 2; i++) /* dtype, shape */
+			names[n++] = tensor_names[i];
 	for (i = 0; i < n; i++)
 		len += strlen(names[i]) + 1;
 	s = malloc(len ? len : 1);

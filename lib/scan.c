@@ -58,7 +58,7 @@ static const char *const allowed_exact[] = {
 	"collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter",
 	"torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
 	"_codecs.encode", "builtins.bytearray", "builtins.set", "builtins.frozenset",
-	"builtins.complex", "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
+	"builtins.complex", "types.SimpleNamespace", "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
 	"torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
 	"torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
 	"torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_parameter",
@@ -149,6 +149,7 @@ static const struct {
 static const char *const builtin_ctors[] = {
 	"int", "float", "bool", "str", "bytes", "bytearray", "list", "dict", "set", "frozenset",
 	"tuple", "complex", "range", "slice", "object", "NoneType", "Ellipsis",
+	"xrange", /* protocol 2's name for range: Python 3 loads it as range */
 };
 
 static bool in_list(const char *s, const char *const *list, size_t n)

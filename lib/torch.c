@@ -601,8 +601,14 @@ static struct pt_value *torch_call(void *ctx, struct pt_arena *a, struct pt_valu
 	    (strcmp(n, "_rebuild_from_type_v2") == 0 || strcmp(n, "_rebuild_from_type") == 0))
 		return call_from_type(t, a, args, err);
 	if (strcmp(m, "torch") == 0 && strcmp(n, "Size") == 0 && args->u.seq.n == 1 &&
-	    tuple_at(args, 0)->kind == PT_V_TUPLE)
+	    tuple_at(args, 0)->kind == PT_V_TUPLE) {
+		/*
+		 * Still a tuple for the rebuild functions, marked in place: a copy
+		 * per call would let a memo-shared tuple cost its length per call.
+		 */
+		tuple_at(args, 0)->type = "torch.Size";
 		return tuple_at(args, 0);
+	}
 	if (strcmp(m, "torch.nn.parameter") == 0 && strcmp(n, "Parameter") == 0 &&
 	    how == 'R' && args->u.seq.n >= 1 && tuple_at(args, 0)->kind == PT_V_TENSOR) {
 		struct pt_value *v = tensor_retype(t, a, tuple_at(args, 0), type_parameter, err);
@@ -615,6 +621,8 @@ static struct pt_value *torch_call(void *ctx, struct pt_arena *a, struct pt_valu
 	}
 	if (strcmp(m, "_codecs") == 0 && strcmp(n, "encode") == 0)
 		return bytes_from_latin1(a, args, err);
+	if (strcmp(m, "builtins") == 0 && strcmp(n, "bytes") == 0 && args->u.seq.n == 0)
+		return pt_value_bytes(a, PT_V_BYTES, "", 0, err); /* protocol 2's b'' */
 	if (strcmp(m, "builtins") == 0 && strcmp(n, "bytearray") == 0)
 		return bytearray_from(a, args, err);
 	if (strcmp(m, "builtins") == 0 && strcmp(n, "set") == 0)

@@ -20,6 +20,7 @@
 
 #define NAME_MAX_BYTES 255
 #define PT_SPLIT_MAX_BYTES 4096 /* longer keys are not split at dots */
+#define PT_TREE_COPY_DEFAULT ((size_t)1 << 30) /* struct pt_tree_limits.max_copy */
 
 struct builder {
 	struct pt_tree *t;
@@ -32,6 +33,7 @@ struct builder {
 	const struct pt_node *hint_dir;
 	const char *hint_name;
 	uint32_t hint_hash;
+	size_t copied; /* bytes of numpy arrays and repr texts made, for lim->max_copy */
 };
 
 static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
@@ -543,19 +545,17 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 	return 0;
 }
 
-static const char *object_type(struct builder *b, const struct pt_value *v)
+/* The state of an object with __slots__: (__dict__ or None, {slot: value}). */
+static bool is_dict_slots(const struct pt_value *st)
 {
-	const struct pt_value *c = v->u.obj.callable;
+	size_t i;
 
-	if (c && c->kind == PT_V_GLOBAL && !strcmp(c->u.global.module, "copyreg") &&
-	    !strcmp(c->u.global.name, "_reconstructor") && v->u.obj.args &&
-	    v->u.obj.args->u.seq.n > 0)
-		c = v->u.obj.args->u.seq.v[0];
-	if (!c || c->kind != PT_V_GLOBAL)
-		return "object";
-	if (!strcmp(c->u.global.module, "builtins"))
-		return arena_strndup(b, c->u.global.name, strlen(c->u.global.name)); /* values do not outlive the build */
-	return cat3(b, c->u.global.module, ".", c->u.global.name);
+	if (!st || st->kind != PT_V_TUPLE || st->u.seq.n != 2)
+		return false;
+	for (i = 0; i < 2; i++)
+		if (st->u.seq.v[i]->kind != PT_V_DICT && st->u.seq.v[i]->kind != PT_V_NONE)
+			return false;
+	return true;
 }
 
 static int add_object(struct builder *b, struct pt_node *dir, const char *pkey,
@@ -571,7 +571,7 @@ static int add_object(struct builder *b, struct pt_node *dir, const char *pkey,
 			return -1;
 		return add_attrs(b, dir, pkey, st, true, depth);
 	}
-	if (st && st->kind == PT_V_TUPLE && st->u.seq.n == 2) { /* (dict, slots) */
+	if (is_dict_slots(st)) {
 		if (add_attrs(b, dir, pkey, st->u.seq.v[0], false, depth) < 0 ||
 		    add_attrs(b, dir, pkey, st->u.seq.v[1], false, depth) < 0)
 			return -1;
@@ -579,9 +579,10 @@ static int add_object(struct builder *b, struct pt_node *dir, const char *pkey,
 		if (add_attrs(b, dir, pkey, st, false, depth) < 0)
 			return -1;
 	} else if (st && st->kind != PT_V_NONE) {
+		/* a state that is not attributes: hidden, named as its key says */
 		char *key = cat3(b, pkey, ".__getstate__()", "");
 
-		if (!key || add_value(b, dir, "%state", key, st, depth) < 0)
+		if (!key || add_value(b, dir, ".__getstate__()", key, st, depth) < 0)
 			return -1;
 	}
 	if (add_dict_items(b, dir, pkey, &o->items, depth) < 0)
@@ -618,7 +619,7 @@ static const char *value_type(struct builder *b, const struct pt_value *v)
 		return v->type;
 	switch (v->kind) {
 	case PT_V_OBJECT:
-		return object_type(b, v);
+		return pt_pyobj_type(&b->t->arena, v, b->err);
 	case PT_V_BIGINT:
 		return "int";
 	case PT_V_TENSOR:
@@ -637,6 +638,70 @@ static bool is_container(const struct pt_value *v)
 	default:
 		return false;
 	}
+}
+
+static bool may_be_pyobj(const struct pt_value *v)
+{
+	return v->kind == PT_V_OBJECT || (v->kind == PT_V_TUPLE && v->type);
+}
+
+/* An object's directory: the items pyobj.c lists for it, else its state. */
+static int add_object_entries(struct builder *b, struct pt_node *dir, const char *pkey,
+			      struct pt_value *v, size_t depth)
+{
+	struct pt_pyobj po;
+
+	if (pt_pyobj_describe(&b->t->arena, v, &po, b->err) < 0)
+		return -1;
+	if (po.form == PT_PYOBJ_ITEMS)
+		return add_seq_items(b, dir, pkey, po.item_fmt, po.items, depth);
+	return add_object(b, dir, pkey, v, depth);
+}
+
+/*
+ * A known object shown as a file (pyobj.h): 0 when added, -1 on failure, 1
+ * when it is a directory after all. A file met again through the memo
+ * shares the first one's bytes, so a pickle that names one array a million
+ * times does not copy it a million times.
+ */
+static int add_pyobj(struct builder *b, struct pt_node *parent, const char *name,
+		     const char *key, struct pt_value *v)
+{
+	const struct pt_node *first = v->aux;
+	struct pt_pyobj po;
+	struct pt_node *n;
+
+	if (first && first->kind != PT_NODE_DATA)
+		return 1;
+	if (!first) {
+		if (pt_pyobj_describe(&b->t->arena, v, &po, b->err) < 0)
+			return -1;
+		if (po.form == PT_PYOBJ_ITEMS || po.form == PT_PYOBJ_OTHER)
+			return 1;
+		if (po.form == PT_PYOBJ_TEXT) {
+			po.data = cat3(b, po.text, "\n", "");
+			if (!po.data)
+				return -1;
+			po.len = strlen(po.data);
+		}
+		b->copied += po.len;
+		if (b->copied > (b->lim->max_copy ? b->lim->max_copy : PT_TREE_COPY_DEFAULT))
+			return pt_error_set(b->err, PT_ERR_LIMIT,
+					    "numpy arrays and object texts copy more than %zu bytes",
+					    b->lim->max_copy ? b->lim->max_copy : PT_TREE_COPY_DEFAULT);
+	}
+	n = node_new(b, parent, name, PT_NODE_DATA, first ? first->type : po.type, key);
+	if (!n)
+		return -1;
+	if (first) {
+		n->u.data = first->u.data;
+	} else {
+		n->u.data.p = po.data;
+		n->u.data.len = po.len;
+		n->u.data.array = po.array;
+		v->aux = n;
+	}
+	return 0;
 }
 
 static struct pt_tensor *storage_as_tensor(struct builder *b, struct pt_storage *s)
@@ -717,6 +782,12 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 	}
 	if (!is_container(v))
 		return pt_error_set(b->err, PT_ERR_UNSUPPORTED, "cannot show a %s", pt_vkind_name(v->kind));
+	if (may_be_pyobj(v)) {
+		int r = add_pyobj(b, parent, name, key, v);
+
+		if (r <= 0)
+			return r;
+	}
 	if (v->aux)
 		return pt_tree_add_link(b->t, b->lim->max_nodes, parent, name, type, key, v->aux,
 					b->err) ? 0 : -1;
@@ -728,7 +799,7 @@ static int add_value(struct builder *b, struct pt_node *parent, const char *name
 	case PT_V_DICT:
 		return add_dict_items(b, n, key, &v->u.dict, depth + 1);
 	case PT_V_OBJECT:
-		return add_object(b, n, key, v, depth + 1);
+		return add_object_entries(b, n, key, v, depth + 1);
 	default:
 		return add_seq_items(b, n, key, "[%zu]", &v->u.seq, depth + 1);
 	}
@@ -739,6 +810,7 @@ void pt_tree_limits_default(struct pt_tree_limits *l)
 	l->max_depth = 1000;
 	l->max_nodes = (size_t)1 << 26;
 	l->ino_base = 0;
+	l->max_copy = PT_TREE_COPY_DEFAULT;
 }
 
 struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits *limits,
@@ -748,6 +820,7 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	struct builder b = { .lim = limits ? limits : &def, .err = err };
 	struct pt_tree *t = calloc(1, sizeof(*t));
 	struct pt_node *r;
+	bool root_dir = is_container(root);
 	int rc;
 
 	pt_tree_limits_default(&def);
@@ -758,14 +831,20 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 	t->ino_base = b.lim->ino_base;
 	t->seed = pt_hash_seed(t);
 	b.t = t;
-	r = node_new(&b, NULL, "", PT_NODE_DIR,
-		     is_container(root) ? value_type(&b, root) : "ptfs.root", "");
+	if (is_container(root) && may_be_pyobj(root)) {
+		struct pt_pyobj po;
+
+		if (pt_pyobj_describe(&b.scratch, root, &po, err) < 0)
+			goto out_free;
+		root_dir = po.form == PT_PYOBJ_ITEMS || po.form == PT_PYOBJ_OTHER;
+	}
+	r = node_new(&b, NULL, "", PT_NODE_DIR, root_dir ? value_type(&b, root) : "ptfs.root", "");
 	if (!r)
 		goto out_free;
 	b.ctl = node_new(&b, r, ".ptfs", PT_NODE_DIR, "ptfs.control", "");
 	if (!b.ctl)
 		goto out_free;
-	if (!is_container(root)) {
+	if (!root_dir) {
 		rc = add_value(&b, r, "value", "", root, 1);
 	} else {
 		root->aux = r;
@@ -774,7 +853,7 @@ struct pt_tree *pt_tree_build(struct pt_value *root, const struct pt_tree_limits
 			rc = add_dict_items(&b, r, "", &root->u.dict, 1);
 			break;
 		case PT_V_OBJECT:
-			rc = add_object(&b, r, "", root, 1);
+			rc = add_object_entries(&b, r, "", root, 1);
 			break;
 		default:
 			rc = add_seq_items(&b, r, "", "[%zu]", &root->u.seq, 1);

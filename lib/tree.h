@@ -23,13 +23,14 @@
 
 #include "error.h"
 #include "hash.h"
+#include "pyobj.h"
 #include "torch.h"
 #include "value.h"
 
 enum pt_node_kind {
 	PT_NODE_DIR,     /* u.dir */
 	PT_NODE_TENSOR,  /* u.tensor: the file is the tensor's bytes */
-	PT_NODE_DATA,    /* u.data: bytes held in memory (text of a scalar, a str, bytes) */
+	PT_NODE_DATA,    /* u.data: bytes held in memory (text of a scalar, a str, bytes, a numpy array) */
 	PT_NODE_LINK,    /* u.data: a relative symlink target */
 	PT_NODE_SPECIAL, /* u.special: a file the daemon serves (.ptfs/control) */
 };
@@ -54,6 +55,7 @@ struct pt_node {
 		struct {
 			const char *p;
 			size_t len;
+			const struct pt_array *array; /* a numpy array's dtype and shape, or NULL */
 		} data;
 		int special;
 	} u;
@@ -80,9 +82,16 @@ struct pt_tree_limits {
 	 * kernel's cached ones then find nothing instead of the wrong entry.
 	 */
 	uint64_t ino_base;
+	/*
+	 * Bytes that numpy arrays and the texts of known objects (pyobj.h) may
+	 * copy in all: each is no larger than the pickle, but a hostile one
+	 * can name one big bytes value from a million small array objects.
+	 * 0 means the default.
+	 */
+	size_t max_copy;
 };
 
-/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0. */
+/* The limits ptfs uses: depth 1000, 1<<26 entries, inode base 0, 1 GiB copied. */
 void pt_tree_limits_default(struct pt_tree_limits *l);
 
 /*

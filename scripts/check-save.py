@@ -161,6 +161,12 @@ def same(a, b, path="obj"):
             same(x, y, f"{path}[{i}]")
     elif isinstance(a, torch.nn.Module):
         same(a.state_dict(), b.state_dict(), path + ".state_dict()")
+    elif type(a).__name__ == "ndarray":  # numpy, imported by the load when a checkpoint holds it
+        if a.dtype != b.dtype or a.shape != b.shape:
+            bad(f"{path}: {a.dtype} {a.shape} vs {b.dtype} {b.shape}")
+        else:
+            for i, (x, y) in enumerate(zip(a.flat, b.flat)):
+                same(x, y, f"{path}.flat[{i}]")
     elif isinstance(a, float) and math.isnan(a):
         if not math.isnan(b):
             bad(f"{path}: nan vs {b!r}")

@@ -26,18 +26,25 @@ Findings with torch 1.13 (what could not be written):
     a Python float or bytes (optimizer param_groups, 'loss') is "full" only.
 """
 
+import argparse
 import collections
 import contextlib
+import decimal
+import fractions
 import io
 import math
 import os
 import pickletools
 import sys
+import types
 import warnings
 import zipfile
 
+import numpy as np
 import torch
 import torch.nn as nn
+
+from fixture_types import Opaque, Pair, Point  # scripts/, importable by oracle.py too
 
 warnings.filterwarnings("ignore")
 
@@ -312,6 +319,57 @@ def f_shared_containers():
     return d, "one dict referenced four times (the pickle memo shares it): links, not copies", {}, True
 
 
+def f_objects():
+    d = {
+        "complex": 1 + 2j, "complex_neg": complex(-1.5, -0.0), "imag": 2j,
+        "complex_big": complex(1e16, 0.1),
+        "dev_cuda": torch.device("cuda:0"), "dev_cpu": torch.device("cpu"),
+        "size": torch.Size([3, 4]), "size1": torch.Size([5]), "size0": torch.Size([]),
+        "dtype": torch.float16,
+        "slice": slice(1, 2, None), "slice_str": slice(None, "a", -3),
+        "range": range(0, 10), "range_step": range(5, -10, -2),
+        "decimal": decimal.Decimal("1.10"), "decimal_exp": decimal.Decimal("-1E+7"),
+        "fraction": fractions.Fraction(1, 3), "fraction_neg": fractions.Fraction(-7, 2),
+        "namespace": argparse.Namespace(lr=0.1, name="x"),
+        "simple": types.SimpleNamespace(a=1, b=[1, 2]),
+        "point": Point(1, 2.5),
+        "pair": Pair(3, "x"),
+        "opaque": Opaque(5),
+        "w": torch.ones(2),
+    }
+    return d, "objects: complex, torch.device/Size/dtype, slice, range, Decimal, Fraction, Namespace, SimpleNamespace, dataclass, namedtuples, a non-dict state", {}, False
+
+
+def f_numpy():
+    d = {
+        "f64": np.arange(6, dtype=np.float64).reshape(2, 3) / 4,
+        "i32_fortran": np.asfortranarray(np.arange(24, dtype=np.int32).reshape(2, 3, 4)),
+        "be_i4": np.arange(5).astype(">i4"),
+        "be_f8_fortran": np.asfortranarray(np.arange(6).reshape(3, 2).astype(">f8")),
+        "be_c8": np.array([1 + 2j, -3j], dtype=">c8"),
+        "bool": np.array([True, False, True]),
+        "u8": np.arange(250, 256, dtype=np.uint8),
+        "f16": np.array([0.1, 65504, -0.0], dtype=np.float16),
+        "c128": np.array([1 + 2j, 0.5 - 1j]),
+        "zero_d": np.array(3.5),
+        "empty": np.zeros((0, 3), dtype=np.float32),
+        "strs": np.array(["ab", "c\u00e9"]),
+        "be_strs": np.array(["xy"], dtype=">U2"),
+        "bytes": np.array([b"ab", b"c"]),
+        "objects": np.array([1, "a", None], dtype=object),
+        "objects2d": np.array([[1, "a"], [None, 2.5]], dtype=object),
+        "rng": np.random.RandomState(0).get_state(),
+        "shared": [np.arange(3, dtype=np.int16)] * 2,
+        "s_f64": np.float64(1.5), "s_i64": np.int64(3), "s_f32": np.float32(0.1),
+        "s_f32_small": np.float32(1e-4), "s_f32_big": np.float32(123456789.0),
+        "s_f16": np.float16(65504), "s_f16_third": np.float16(1 / 3), "s_bool": np.bool_(True),
+        "s_u8": np.uint8(200), "s_i8": np.int8(-3), "s_u64": np.uint64(2**64 - 1),
+        "s_c64": np.complex64(1 + 2j), "s_c128": np.complex128(0.5 - 1j),
+        "s_str": np.array(["it's \u00e9"])[0], "s_bytes": np.bytes_(b"a\x00b"),
+        "dtype": np.dtype("float32"), "dtype_bool": np.dtype(bool),
+        "t": torch.ones(2),
+    }
+    return d, "numpy arrays (C, Fortran, big-endian, 0-d, empty, str, bytes, object, np.random state) and scalars", {}, False
 def f_ctrl_keys():
     """Issue 12 part 4: keys whose characters repr() escapes never become names as they are."""
     n = iter(range(100))
@@ -393,6 +451,8 @@ FIXTURES = [
     ("16_values_full.pt", f_values_full),
     ("17_demo.pt", f_demo),
     ("18_shared_containers.pt", f_shared_containers),
+    ("19_objects.pt", f_objects),
+    ("20_numpy.pt", f_numpy),
     ("30_ctrl_keys.pt", f_ctrl_keys),
     ("31_script_seq.pt", f_script_seq),
     ("32_script_lists.pt", f_script_lists),
@@ -423,6 +483,12 @@ def same(a, b):
     if isinstance(a, (list, tuple)):
         return (type(a) is type(b) and len(a) == len(b)
                 and all(same(x, y) for x, y in zip(a, b)))
+    if isinstance(a, np.ndarray):
+        # byte order aside (numpy may load a big-endian array as native)
+        if (type(a) is not type(b) or a.dtype.newbyteorder("=") != b.dtype.newbyteorder("=")
+                or a.shape != b.shape):
+            return False
+        return all(same(x, y) for x, y in zip(a.flat, b.flat))
     if isinstance(a, nn.Module):
         return type(a) is type(b) and same(a.state_dict(), b.state_dict())
     return type(a) is type(b) and a == b

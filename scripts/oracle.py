@@ -24,8 +24,13 @@ attribute accesses and .__getattr__(<str literal>) calls) and compares:
             holds, recorded through a map_location callable that keeps every
             storage on the CPU), and user.pt.storage (files with one storage
             key must share one storage in torch, and the other way round).
-  scalars   int/float/bool/None: repr(v) + '\\n'; str: UTF-8 + '\\n';
-            bytes/bytearray: the raw bytes; user.pt.type.
+  arrays    numpy arrays (but object arrays, which are directories): content
+            == the elements row-major and little-endian, st_size,
+            user.pt.dtype (numpy's dtype.name), user.pt.shape, user.pt.type.
+  scalars   int/float/bool/None, complex, numpy scalars and dtypes,
+            torch.device/dtype/Size, slice, range, Decimal, Fraction:
+            repr(v) + '\\n'; str: UTF-8 + '\\n'; bytes/bytearray: the raw
+            bytes; user.pt.type.
 
 Every tensor reachable in the loaded object (through dicts, lists, tuples,
 sets and modules' _parameters/_buffers/_modules) must be the target of at
@@ -44,9 +49,14 @@ Prints one line per mismatch (path, what, expected, got), then
 "oracle: N compared, M mismatched"; exits 1 if M > 0 or N == 0.
 A member of a set is addressed as [i], i its position in the pickle; the
 oracle takes list(the_set)[i], which matches for the small sets we write.
+A key step .__getstate__() (ptfs's entry for a state that is not a dict)
+calls that method. Classes of our own fixtures come from
+scripts/fixture_types.py, found because this script lives beside it.
 """
 
 import ast
+import decimal
+import fractions
 import json
 import keyword
 import os
@@ -54,6 +64,7 @@ import sys
 import warnings
 import zipfile
 
+import numpy as np
 import torch
 
 warnings.filterwarnings("ignore")
@@ -132,7 +143,11 @@ def parse_key(key):
                 steps.append(("getattr", ast.literal_eval(key[j + 1:k])))
                 i = k + 1
                 continue
-            steps.append(("attr", name))
+            if name == "__getstate__" and key.startswith("()", j):
+                steps.append(("call", name))  # ptfs's .__getstate__() entries
+                j += 2
+            else:
+                steps.append(("attr", name))
             i = j
         else:
             raise KeyError_(f"unexpected {key[i]!r} at {i}")
@@ -141,7 +156,9 @@ def parse_key(key):
 
 def follow(obj, steps):
     for kind, k in steps:
-        if kind == "attr":
+        if kind == "call":
+            obj = getattr(obj, k)()
+        elif kind == "attr":
             obj = getattr(obj, k)
         elif kind == "getattr":
             obj = obj.__getattr__(k)
@@ -261,14 +278,21 @@ class Oracle:
         if isinstance(v, torch.Tensor):
             self.check_tensor(full, rel, v, data, size)
             return
-        if isinstance(v, str):
+        if isinstance(v, np.ndarray) and v.dtype != object:
+            # like a tensor: elements row-major, little-endian; numpy's dtype name
+            want = np.ascontiguousarray(v).astype(v.dtype.newbyteorder("<")).tobytes()
+            self.check_attr(full, rel, "user.pt.dtype", v.dtype.name)
+            self.check_attr(full, rel, "user.pt.shape", compact(v.shape))
+        elif isinstance(v, str) and not isinstance(v, np.generic):
             want = v.encode("utf-8", "surrogatepass") + b"\n"
-        elif isinstance(v, (bytes, bytearray)):
+        elif isinstance(v, (bytes, bytearray)) and not isinstance(v, np.generic):
             want = bytes(v)
-        elif v is None or isinstance(v, (bool, int, float)):
+        elif v is None or isinstance(v, (bool, int, float, complex, np.generic, np.dtype, torch.device,
+                                         torch.dtype, torch.Size, slice, range, decimal.Decimal,
+                                         fractions.Fraction)):
             want = (repr(v) + "\n").encode()
         else:
-            self.mismatch(rel, "kind", "a tensor or scalar for a file", type_name(v))
+            self.mismatch(rel, "kind", "a tensor, an array or a scalar for a file", type_name(v))
             return
         if data != want:
             self.mismatch(rel, "content", want, data)

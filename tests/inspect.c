@@ -2,6 +2,7 @@
  * inspect.c - ptfs-inspect: opens a checkpoint with the library alone (no
  * FUSE) and prints its tree, one entry per line:
  *   <path>\t<kind>\t<type>\t<size>\t<key>[\t<dtype> <shape> <location>]
+ * (a numpy array: <dtype> <shape>)
  * or the error, exactly as ptfs would print it. Used by tests and for
  * debugging a file without mounting it. With -r PATH it writes the content
  * of the entry at PATH to stdout.
@@ -117,6 +118,15 @@ int main(int argc, char **argv)
 			for (d = 0; d < t->ndim; d++)
 				printf("%s%lld", d ? "," : "", (long long)t->shape[d]);
 			printf("] %s", pt_tensor_location(t));
+		}
+		if (n->kind == PT_NODE_DATA && n->u.data.array) {
+			const struct pt_array *ar = n->u.data.array;
+			int d;
+
+			printf("\t%s [", ar->dtype);
+			for (d = 0; d < ar->ndim; d++)
+				printf("%s%lld", d ? "," : "", (long long)ar->shape[d]);
+			printf("]");
 		}
 		if (n->kind == PT_NODE_LINK)
 			printf("\t-> %s", n->u.data.p);
