@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "ptfs.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -30,6 +31,7 @@
 struct snapshot {
 	char *buf;
 	size_t len;
+	struct pt_sums *sums; /* SHA256SUMS: read through it, not from buf */
 	struct snapshot *prev, *next;
 };
 
@@ -67,6 +69,16 @@ static void source_line(struct ptfs *fs, char *out, size_t cap)
 		snprintf(out + n, cap - (size_t)n, "follow: %u reloads%s%s\n", fs->reloads,
 			 fs->follow_error ? ", the last attempt failed: " : "",
 			 fs->follow_error ? fs->follow_error : "");
+}
+
+static char *describe(struct ptfs *fs, size_t *len);
+
+uint64_t ptfs_control_size(struct ptfs *fs)
+{
+	size_t len = 0;
+
+	free(describe(fs, &len));
+	return len;
 }
 
 static char *describe(struct ptfs *fs, size_t *len)
@@ -129,36 +141,6 @@ static char *describe(struct ptfs *fs, size_t *len)
 	return buf;
 }
 
-int ptfs_globals(struct ptfs *fs)
-{
-	struct pt_error err;
-	struct pt_scan *s;
-	char path[64];
-	int e = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	if (fs->globals)
-		goto out_unlock;
-	/* the daemon's cwd is / and the file may be gone: use the open descriptor */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fs->ck->src->fd);
-	pt_error_clear(&err);
-	s = pt_scan_file(path, &err);
-	if (!s) {
-		if (asprintf(&fs->globals, "note: %s\nverdict: unknown\n", err.msg) < 0)
-			fs->globals = NULL;
-	} else if (pt_scan_report(s, "", &fs->globals, &fs->globals_len) < 0) {
-		fs->globals = NULL;
-	}
-	pt_scan_free(s);
-	if (!fs->globals)
-		e = ENOMEM;
-	else
-		fs->globals_len = strlen(fs->globals);
-out_unlock:
-	pthread_mutex_unlock(&fs->lock);
-	return e;
-}
-
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -168,27 +150,31 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (fi->fh != PTFS_CONTROL && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		free(s);
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	e = 0;
 	if (fi->fh == PTFS_GLOBALS) {
-		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-			free(s);
-			fuse_reply_err(req, EROFS);
-			return;
-		}
 		e = ptfs_globals(fs);
-		if (e || !(s->buf = malloc(fs->globals_len + 1))) {
-			free(s);
-			fuse_reply_err(req, e ? e : ENOMEM);
-			return;
+		if (!e && (s->buf = malloc(fs->globals_len + 1))) {
+			memcpy(s->buf, fs->globals, fs->globals_len);
+			s->len = fs->globals_len;
 		}
-		memcpy(s->buf, fs->globals, fs->globals_len);
-		s->len = fs->globals_len;
+	} else if (fi->fh == PTFS_MANIFEST) {
+		s->buf = ptfs_manifest(fs, &s->len);
+	} else if (fi->fh == PTFS_SUMS) {
+		s->sums = ptfs_sums(fs, ptfs_ck(fs));
 	} else if ((fi->flags & O_ACCMODE) != O_WRONLY) {
 		s->buf = describe(fs, &s->len);
-		if (!s->buf) {
-			free(s);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
+	}
+	/* what this open reads is missing: out of memory (a writer's open reads nothing) */
+	if (e || (!s->buf && !s->sums && (fi->flags & O_ACCMODE) != O_WRONLY)) {
+		free(s->buf);
+		free(s);
+		fuse_reply_err(req, e ? e : ENOMEM);
+		return;
 	}
 	pthread_mutex_lock(&fs->lock);
 	s->next = fs->snapshots;
@@ -202,6 +188,25 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 	fuse_reply_open(req, fi);
 }
 
+static void sums_read(fuse_req_t req, struct pt_sums *sums, size_t size, off_t off)
+{
+	char *buf = malloc(size ? size : 1);
+	struct pt_error err;
+	int64_t got;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pt_error_clear(&err);
+	got = pt_sums_read(sums, buf, size, (uint64_t)off, &err);
+	if (got < 0)
+		fuse_reply_err(req, ptfs_errno(&err));
+	else
+		fuse_reply_buf(req, buf, (size_t)got);
+	free(buf);
+}
+
 /*
  * The snapshot is looked up in the list and replied from under the lock:
  * a release of the same handle (seen racing a read under load, with
@@ -212,6 +217,7 @@ void ptfs_control_read(fuse_req_t req, struct ptfs *fs, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct snapshot *want = (struct snapshot *)(uintptr_t)fi->fh, *s;
+	struct pt_sums *sums;
 
 	pthread_mutex_lock(&fs->lock);
 	for (s = fs->snapshots; s && s != want; s = s->next)
@@ -219,6 +225,12 @@ void ptfs_control_read(fuse_req_t req, struct ptfs *fs, size_t size, off_t off,
 	if (!s) {
 		pthread_mutex_unlock(&fs->lock);
 		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if ((sums = s->sums)) {
+		/* hashing may take long: not under the lock; the listing lives as long as its checkpoint */
+		pthread_mutex_unlock(&fs->lock);
+		sums_read(req, sums, size, off);
 		return;
 	}
 	if ((uint64_t)off >= s->len) {
@@ -378,16 +390,6 @@ void ptfs_control_finish(struct ptfs *fs)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-int ptfs_add_specials(struct ptfs *fs, struct pt_checkpoint *ck, struct pt_error *err)
-{
-	struct pt_node *dir = pt_tree_ctl_dir(ck->tree);
-
-	fs->control = pt_tree_add_special(ck->tree, dir, "control", PTFS_CONTROL, err);
-	if (!fs->control || !pt_tree_add_special(ck->tree, dir, "globals", PTFS_GLOBALS, err))
-		return -1;
-	return 0;
-}
-
 void ptfs_free_retired(struct ptfs *fs)
 {
 	size_t i;
@@ -510,6 +512,7 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 		e = start_save(fs, save, &err);
 	}
 	set_error(fs, e ? err.msg : NULL); /* a good write clears the last error */
+	fs->rules_gen++; /* the manifest's locations may have changed */
 	if (!e && wait) {
 		while (fs->saving)
 			pthread_cond_wait(&fs->saved, &fs->lock);
@@ -543,6 +546,8 @@ int ptfs_location_set(struct ptfs *fs, struct pt_node *n, const char *value, siz
 	rc = pt_rules_override(fs->rules, n->u.tensor->storage, tag, &err);
 	if (rc < 0)
 		set_error(fs, err.msg);
+	else
+		fs->rules_gen++;
 	pthread_mutex_unlock(&fs->lock);
 	return rc < 0 ? (err.code == PT_ERR_NOMEM ? ENOMEM : EINVAL) : 0;
 }
@@ -555,6 +560,7 @@ int ptfs_location_remove(struct ptfs *fs, struct pt_node *n)
 		return ENODATA;
 	pthread_mutex_lock(&fs->lock);
 	pt_rules_override(fs->rules, n->u.tensor->storage, NULL, &err);
+	fs->rules_gen++;
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
 }

@@ -491,6 +491,7 @@ out_ck:
 	free(fs.save_path);
 	free(fs.save_result);
 	free(fs.follow_error);
+	free(fs.manifest);
 	pt_checkpoint_close(fs.ck);
 out_opts:
 	free(opts.mountpoint);

@@ -67,6 +67,9 @@ static void fill_attr(struct ptfs *fs, const struct pt_node *n, struct stat *st)
 	case PT_NODE_SPECIAL:
 		st->st_mode = S_IFREG | (n->u.special == PTFS_CONTROL ? 0644 : 0444);
 		st->st_nlink = 1;
+		/* what a read gives now, so tar and rsync copy it whole (files.c) */
+		st->st_size = (off_t)ptfs_special_size(fs, n);
+		st->st_blocks = (blkcnt_t)(((uint64_t)st->st_size + 511) / 512);
 		break;
 	default:
 		st->st_mode = S_IFREG | 0444;
@@ -327,6 +330,8 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		off_t next = c->next ? (off_t)(DIR_COOKIE_BASE + c->next->ino) : 2;
 		size_t l;
 
+		if (c->kind == PT_NODE_SPECIAL && (c->u.special & PTFS_HIDDEN))
+			continue; /* found by name only (files.c) */
 		fill_entry(fs, c, &e);
 		if (plus)
 			l = fuse_add_direntry_plus(req, buf + len, size - len, c->name, &e, next);
@@ -369,7 +374,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (n->kind == PT_NODE_SPECIAL) {
-		if ((fi->flags & O_ACCMODE) != O_RDONLY && !may_change(req)) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY && n->u.special == PTFS_CONTROL &&
+		    !may_change(req)) {
 			fuse_reply_err(req, EACCES);
 			return;
 		}

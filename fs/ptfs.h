@@ -57,6 +57,11 @@ struct ptfs {
 	struct snapshot *snapshots;   /* open control files (control.c) */
 	char *globals;                /* .ptfs/globals, made on first open */
 	size_t globals_len;
+	unsigned rules_gen;           /* counts changes of locations (rules, overrides, reloads) */
+	char *manifest;               /* .ptfs/manifest as of manifest_gen of manifest_ck */
+	size_t manifest_len;
+	unsigned manifest_gen;
+	struct pt_checkpoint *manifest_ck;
 
 	/* -o follow (follow.c) */
 	bool follow;
@@ -67,13 +72,32 @@ struct ptfs {
 	char *follow_error;     /* its last failed reload, NULL after a good one; under lock */
 };
 
-enum ptfs_special { PTFS_CONTROL = 1, PTFS_GLOBALS = 2 };
+/* The files of .ptfs/; one with PTFS_HIDDEN is found by name but not listed. */
+enum ptfs_special {
+	PTFS_HIDDEN = 0x100,
+	PTFS_CONTROL = 1,
+	PTFS_GLOBALS = 2,
+	PTFS_MANIFEST = 3,
+	PTFS_SUMS = 4 | PTFS_HIDDEN,
+};
 
 /*
  * The globals report of the mounted file (what its pickles would import and
- * call), made once under fs->lock: 0, or an errno.
+ * call), made once under fs->lock: 0, or an errno (files.c).
  */
 int ptfs_globals(struct ptfs *fs);
+
+/* A malloc'd copy of .ptfs/manifest as the locations are now, *len bytes; NULL on ENOMEM. */
+char *ptfs_manifest(struct ptfs *fs, size_t *len);
+
+/* ck's SHA256SUMS listing, made on first use; NULL on ENOMEM. It lives as long as ck. */
+struct pt_sums *ptfs_sums(struct ptfs *fs, struct pt_checkpoint *ck);
+
+/* st_size of a .ptfs file: what reading it now would give. */
+uint64_t ptfs_special_size(struct ptfs *fs, const struct pt_node *n);
+
+/* The length of the control file's text now (control.c). */
+uint64_t ptfs_control_size(struct ptfs *fs);
 
 /* `ptfs --scan FILE...`: prints each report; returns the exit status. */
 int ptfs_scan_main(int argc, char **argv);

@@ -4,6 +4,7 @@
  * user.pt.location depends on state that can change (the location rules).
  */
 #include "ptfs.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,12 +41,47 @@ static ssize_t json_ints(const int64_t *v, int n, char **out)
 	return (ssize_t)len;
 }
 
+/*
+ * user.pt.sha256: the hash of the file's content, computed on first request
+ * and kept for the mount's life (digest.h). Not listed by listxattr, so
+ * `getfattr -d` never hashes a whole checkpoint by accident.
+ */
+static ssize_t sha256_of(struct ptfs *fs, const struct pt_node *node, char **out)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct pt_checkpoint *ck = ptfs_ck(fs);
+	struct pt_sums *sums;
+	unsigned char sum[32];
+	struct pt_error err;
+	char *s;
+
+	if (node->kind != PT_NODE_TENSOR && node->kind != PT_NODE_DATA)
+		return -ENODATA;
+	if (pt_tree_node(ck->tree, node->ino) != node)
+		return -ESTALE; /* of a checkpoint a reload replaced */
+	sums = ptfs_sums(fs, ck);
+	if (!sums)
+		return -ENOMEM;
+	pt_error_clear(&err);
+	if (pt_sums_get(sums, node, sum, &err) < 0)
+		return -ptfs_errno(&err);
+	s = malloc(65);
+	if (!s)
+		return -ENOMEM;
+	for (int i = 0; i < 32; i++) {
+		s[2 * i] = hex[sum[i] >> 4];
+		s[2 * i + 1] = hex[sum[i] & 15];
+	}
+	s[64] = '\0';
+	*out = s;
+	return 64;
+}
+
 ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *name, char **out)
 {
 	const struct pt_tensor *t;
 	char num[32];
 
-	(void)fs;
 	if (strncmp(name, "user.pt.", 8) != 0)
 		return -ENODATA;
 	if (!strcmp(name, "user.pt.type"))
@@ -54,6 +90,8 @@ ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *
 		*out = pt_node_key(node);
 		return *out ? (ssize_t)strlen(*out) : -ENOMEM;
 	}
+	if (!strcmp(name, "user.pt.sha256")) /* asked by name only: never listed */
+		return sha256_of(fs, node, out);
 	if (node->kind == PT_NODE_DATA && node->u.data.array) { /* a numpy array */
 		if (!strcmp(name, "user.pt.dtype"))
 			return dup_out(node->u.data.array->dtype, out);

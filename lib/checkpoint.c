@@ -9,6 +9,7 @@
  * result and the errors of running them one after the other.
  */
 #include "checkpoint.h"
+#include "digest.h"
 
 #include "jit1.h"
 #include "pages.h"
@@ -226,6 +227,7 @@ void pt_checkpoint_close(struct pt_checkpoint *ck)
 {
 	if (!ck)
 		return;
+	pt_sums_free(ck->sums);
 	pt_tree_free(ck->tree);
 	pt_container_close(ck->c);
 	pt_source_close(ck->src);

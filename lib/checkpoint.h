@@ -37,6 +37,8 @@ struct pt_checkpoint {
 	struct pt_arena keep; /* storages, tensors, location sites */
 	struct pt_torch torch;
 	struct pt_tree *tree;
+	/* the SHA256SUMS listing (digest.h): made by its first user, under that user's lock */
+	struct pt_sums *sums;
 };
 
 /* Default options: UTF-8. */

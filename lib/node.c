@@ -317,3 +317,45 @@ void pt_tree_free(struct pt_tree *t)
 	pt_pages_free(t->buckets, t->nbuckets * sizeof(*t->buckets));
 	free(t);
 }
+
+const struct pt_node *pt_tree_next(const struct pt_tree *t, const struct pt_node *n)
+{
+	const struct pt_node *root = t->nodes[0], *ctl = pt_tree_ctl_dir(t);
+
+	if (!n || (n->kind == PT_NODE_DIR && n != ctl && n->u.dir.first)) {
+		n = n ? n->u.dir.first : root->u.dir.first;
+	} else {
+		while (n != root && !n->next)
+			n = n->parent;
+		if (n == root)
+			return NULL;
+		n = n->next;
+	}
+	/* .ptfs is one of the root's entries: stepping onto it steps past it */
+	return n == ctl ? pt_tree_next(t, ctl) : n;
+}
+
+size_t pt_node_path(const struct pt_node *n, char *buf, size_t cap)
+{
+	size_t len = 0, l, at;
+	const struct pt_node *p;
+
+	for (p = n; p->parent != p; p = p->parent)
+		len += strlen(p->name) + (p == n ? 0 : 1);
+	if (cap == 0)
+		return len;
+	if (len >= cap) { /* too long: the caller sees len >= cap; give it the start */
+		buf[0] = '\0';
+		return len;
+	}
+	buf[len] = '\0';
+	at = len;
+	for (p = n; p->parent != p; p = p->parent) {
+		l = strlen(p->name);
+		at -= l;
+		memcpy(buf + at, p->name, l);
+		if (at)
+			buf[--at] = '/';
+	}
+	return len;
+}

@@ -52,6 +52,8 @@ struct pt_scan {
 	bool malformed;
 	enum pt_verdict floor; /* raised by notes (TorchScript archive: unknown) */
 	const char *member;
+	char top[256];  /* "NAME/" when every zip member is under it, else "" */
+	bool relative;  /* report members below top (pt_scan_relative) */
 };
 
 static const char *const allowed_exact[] = {
@@ -615,6 +617,18 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		return;
 	}
 	n = zip_get_num_entries(z, 0);
+	for (i = 0; i < n; i++) { /* the one top folder every member is under, if any */
+		const char *name = zip_get_name(z, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+		const char *slash = name ? strchr(name, '/') : NULL;
+
+		if (!slash || (size_t)(slash - name) + 2 > sizeof(s->top) ||
+		    (i > 0 && strncmp(name, s->top, strlen(s->top)) != 0)) {
+			s->top[0] = '\0';
+			break;
+		}
+		if (i == 0)
+			snprintf(s->top, sizeof(s->top), "%.*s", (int)(slash - name + 1), name);
+	}
 	for (i = 0; i < n; i++) {
 		const char *name = zip_get_name(z, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
 		zip_stat_t st;
@@ -800,7 +814,12 @@ int pt_scan_report(const struct pt_scan *s, const char *prefix, char **buf, size
 	for (i = 0; i < s->n; i++) {
 		const struct scan_global *g = &s->g[i];
 
-		fprintf(f, "%s%s: %s %s %s%s%s%s%s", prefix, g->member, pt_verdict_name(g->verdict),
+		const char *member = g->member;
+		size_t tl = strlen(s->top);
+
+		if (s->relative && tl && strncmp(member, s->top, tl) == 0)
+			member += tl;
+		fprintf(f, "%s%s: %s %s %s%s%s%s%s", prefix, member, pt_verdict_name(g->verdict),
 			g->name, use_name(g), g->ops & 1 ? " GLOBAL" : "", g->ops & 2 ? " STACK_GLOBAL" : "",
 			g->ops & 4 ? " INST" : "", g->ops & 8 ? " EXT" : "");
 		if (g->reason)
@@ -811,6 +830,11 @@ int pt_scan_report(const struct pt_scan *s, const char *prefix, char **buf, size
 		fprintf(f, "%snote: %s\n", prefix, s->notes[i]);
 	fprintf(f, "%sverdict: %s\n", prefix, pt_verdict_name(pt_scan_verdict(s)));
 	return fclose(f) == 0 ? 0 : -1;
+}
+
+void pt_scan_relative(struct pt_scan *s)
+{
+	s->relative = true;
 }
 
 void pt_scan_free(struct pt_scan *s)

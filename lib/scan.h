@@ -61,6 +61,14 @@ enum pt_verdict pt_scan_verdict(const struct pt_scan *s);
  */
 int pt_scan_report(const struct pt_scan *s, const char *prefix, char **buf, size_t *len);
 
+/*
+ * Makes the report name zip members below the archive's top folder
+ * ("data.pkl", not "model/data.pkl") when every member is under one: that
+ * folder is torch.save's file name, so reports of equal checkpoints saved
+ * under other names then read the same (.ptfs/globals, diff -r).
+ */
+void pt_scan_relative(struct pt_scan *s);
+
 void pt_scan_free(struct pt_scan *s);
 
 const char *pt_verdict_name(enum pt_verdict v);

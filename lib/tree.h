@@ -154,6 +154,21 @@ struct pt_node *pt_tree_add_link(struct pt_tree *t, size_t max_nodes, struct pt_
 void pt_tree_free(struct pt_tree *t);
 
 /*
+ * The entry after n in tree order (depth first, children in their order,
+ * as `find` lists them), not entering symbolic links nor the `.ptfs`
+ * folder; the first entry after the root when n is NULL; NULL at the end.
+ * Needs no memory, so a walk cannot fail.
+ */
+const struct pt_node *pt_tree_next(const struct pt_tree *t, const struct pt_node *n);
+
+/*
+ * n's path from the root ("layer1/weight"; "" for the root) into buf (cap
+ * bytes, NUL-terminated). Returns the path's length, which is cap or more
+ * when it did not fit (then buf holds "").
+ */
+size_t pt_node_path(const struct pt_node *n, char *buf, size_t cap);
+
+/*
  * Formats Python's repr() of a str/bytes/int/float/bool/None/tuple key value
  * into the arena; NULL for other kinds. Used for names and user.pt.key.
  */

@@ -3,7 +3,7 @@
 # (or with sudo available). The test oracle is Debian's python3-torch (torch 1.13), which
 # installs for /usr/bin/python3.
 set -euo pipefail
-pkgs=(build-essential pkg-config libfuse3-dev fuse3 libzip-dev zip unzip
+pkgs=(build-essential pkg-config libfuse3-dev fuse3 libzip-dev libssl-dev zip unzip
       bats bats-assert bats-support bats-file attr strace time bc procps
       clang libclang-rt-14-dev
       python3-torch python3-numpy)
