@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check a mounted ptfs tree against what torch.load makes of the checkpoint.
 
-Usage: /usr/bin/python3 scripts/oracle.py [--full] [--dirs] MOUNTPOINT CHECKPOINT
+Usage: /usr/bin/python3 scripts/oracle.py [--full] [--dirs] [--hashes] MOUNTPOINT CHECKPOINT
 
 Loads CHECKPOINT with torch.load(map_location='cpu', weights_only=True).
 --full falls back to weights_only=False when that fails: use it only for our
@@ -18,7 +18,8 @@ here, never eval()'d: a sequence of [<python literal>] subscripts, .name
 attribute accesses and .__getattr__(<str literal>) calls) and compares:
 
   tensors   content == bytes of t.contiguous() (int_repr() for quantized),
-            st_size, user.pt.dtype, user.pt.shape, user.pt.requires_grad,
+            st_size, with --hashes user.pt.sha256 == hashlib.sha256 of
+            those bytes, user.pt.dtype, user.pt.shape, user.pt.requires_grad,
             user.pt.type; and, when present, user.pt.stride,
             user.pt.storage_offset, user.pt.saved_location (the tag the file
             holds, recorded through a map_location callable that keeps every
@@ -55,6 +56,7 @@ scripts/fixture_types.py, found because this script lives beside it.
 """
 
 import ast
+import hashlib
 import decimal
 import fractions
 import json
@@ -233,6 +235,7 @@ class Oracle:
         self.reached = set()
         self.storage_of_key = {}  # user.pt.storage -> (data_ptr, path)
         self.key_of_storage = {}  # data_ptr -> (user.pt.storage, path)
+        self.hashes = False
 
     def mismatch(self, path, what, expected, got):
         self.bad += 1
@@ -308,6 +311,8 @@ class Oracle:
                           want[first:first + 16], data[first:first + 16])
         if size != t.numel() * t.element_size():
             self.mismatch(rel, "st_size", t.numel() * t.element_size(), size)
+        if self.hashes:
+            self.check_attr(full, rel, "user.pt.sha256", hashlib.sha256(want).hexdigest())
         self.check_attr(full, rel, "user.pt.dtype", str(t.dtype).replace("torch.", ""))
         self.check_attr(full, rel, "user.pt.shape", compact(t.shape))
         self.check_attr(full, rel, "user.pt.requires_grad", "true" if t.requires_grad else "false")
@@ -439,7 +444,7 @@ def main(argv):
     flags = set(a for a in argv[1:] if a.startswith("--"))
     maploc = [f.split("=", 1)[1] for f in flags if f.startswith("--map-location=")]
     flags = set(f for f in flags if not f.startswith("--map-location="))
-    if len(args) != 2 or flags - {"--full", "--dirs"}:
+    if len(args) != 2 or flags - {"--full", "--dirs", "--hashes"}:
         sys.exit(__doc__)
     mount, ckpt = args
     if maploc:
@@ -449,6 +454,7 @@ def main(argv):
         resolved = None
     o = Oracle(os.path.normpath(mount), obj, locations)
     o.resolved = resolved
+    o.hashes = "--hashes" in flags
     o.run("--dirs" in flags)
     print(f"oracle: {o.compared} compared, {o.bad} mismatched")
     return 1 if o.bad or not o.compared else 0

@@ -28,7 +28,8 @@ oracle() {
 	n=0
 	while IFS=$'\t' read -r name wo _; do
 		# ts: the oracle loads a TorchScript archive with torch.jit.load
-		if [ "$wo" = wo ] || [ "$wo" = ts ]; then oracle "$FIX/$name"; else oracle "$FIX/$name" --full; fi
+		# --hashes: user.pt.sha256 of every tensor is hashlib's of torch's bytes
+		if [ "$wo" = wo ] || [ "$wo" = ts ]; then oracle "$FIX/$name" --hashes; else oracle "$FIX/$name" --full --hashes; fi
 		n=$((n + 1))
 	done <"$FIX/MANIFEST.tsv"
 	[ "$n" -ge 21 ]
