@@ -1,20 +1,23 @@
 /*
  * control.c - `.ptfs/control`: map_location rules, per-storage overrides
- * and `save`, with the protocol of docs/control.md.
+ * and `save`, with the protocol of docs/control.md; and the opens and
+ * reads of the other `.ptfs` files (files.c makes their content).
  *
  * A write holds whole lines. It is parsed and validated completely before
  * anything changes; a bad line makes the write fail with EINVAL and is kept
  * as the last error. Rule changes are serialized by fs->lock. A save takes a
  * snapshot of every storage's location under the lock, checks what can fail
- * fast (so a missing or read-only folder fails the write itself), and copies
- * in a thread: the kernel serializes writes to one file, so a write that
- * waited for a long copy would block every other command. Meanwhile rules
- * may change and the file be read for progress; a second save gets EBUSY.
- * `wait` blocks until the running save ends and fails with its errno.
+ * fast (a missing or read-only folder), copies in a thread, and the write
+ * that asked for it returns when the file is durable or the save failed,
+ * as the contract wants, in its close (FLUSH): a write holds the kernel's
+ * lock on the file, a close does not, so meanwhile other writers change
+ * rules, readers see progress, and a second save gets EBUSY. An interrupted
+ * close (Ctrl-C) returns EINTR and the save goes on; `wait` blocks until the
+ * running save ends and reports it once.
  *
  * Reading gives a snapshot made at open, so a reader sees one consistent
  * state however small its reads; the file is opened with direct_io because
- * its size is not known in advance.
+ * its content changes while its size is cached.
  */
 #define _GNU_SOURCE
 #include "ptfs.h"
@@ -32,6 +35,9 @@ struct snapshot {
 	char *buf;
 	size_t len;
 	struct pt_sums *sums; /* SHA256SUMS: read through it, not from buf */
+	unsigned save_seq;    /* the save this open started, until its close reports it */
+	bool save_ended;
+	int save_errno;       /* of that save, once ended */
 	struct snapshot *prev, *next;
 };
 
@@ -185,6 +191,8 @@ void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *f
 	fi->fh = (uint64_t)(uintptr_t)s;
 	fi->direct_io = 1;
 	fi->nonseekable = 0;
+	/* a reader's close has nothing to wait for; a writer's close may (a save) */
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	fuse_reply_open(req, fi);
 }
 
@@ -313,6 +321,12 @@ static void *save_main(void *arg)
 	if (e)
 		set_error(fs, err.msg);
 	fs->saving = false;
+	fs->save_done_seq = fs->save_seq;
+	for (struct snapshot *o = fs->snapshots; o; o = o->next)
+		if (o->save_seq == fs->save_seq) {
+			o->save_ended = true;
+			o->save_errno = e;
+		}
 	pthread_cond_broadcast(&fs->saved);
 	pthread_mutex_unlock(&fs->lock);
 	free(st);
@@ -359,6 +373,7 @@ static int start_save(struct ptfs *fs, const char *path, struct pt_error *err)
 	}
 	fs->save_thread_valid = true;
 	fs->save_unwaited = true;
+	fs->save_seq++;
 	free(locs);
 	return 0;
 
@@ -452,8 +467,34 @@ int ptfs_reload(struct ptfs *fs, struct pt_error *err)
 	return 0;
 }
 
-void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size)
+/* The snapshot of an open control file: fi->fh, which a write's handle always is. Under lock. */
+static struct snapshot *opened_by(struct ptfs *fs, struct fuse_file_info *fi)
 {
+	return (struct snapshot *)(uintptr_t)fi->fh;
+}
+
+/* A writer waiting for a save, and whether its process was interrupted (Ctrl-C). */
+struct waiter {
+	struct ptfs *fs;
+	bool interrupted;
+};
+
+/* libfuse calls this when the kernel interrupts the write: the wait ends, the save goes on. */
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct waiter *w = data;
+
+	(void)req;
+	pthread_mutex_lock(&w->fs->lock);
+	w->interrupted = true;
+	pthread_cond_broadcast(&w->fs->saved);
+	pthread_mutex_unlock(&w->fs->lock);
+}
+
+void ptfs_control_write(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi,
+			const char *buf, size_t size)
+{
+	struct waiter w = { .fs = fs };
 	struct pt_cmd *cmds;
 	struct pt_error err;
 	const char *save = NULL;
@@ -495,6 +536,8 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 		}
 		save = cmds[i].arg;
 	}
+	if (wait) /* not under fs->lock: libfuse may call it at once */
+		fuse_req_interrupt_func(req, on_interrupt, &w);
 	pthread_mutex_lock(&fs->lock);
 	if (!e && save && fs->saving) {
 		pt_error_set(&err, PT_ERR_BUSY, "a save is already running (%s)", fs->save_path);
@@ -510,19 +553,29 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t
 	if (!e && save) {
 		fs->saving = true;
 		e = start_save(fs, save, &err);
+		if (!e)
+			opened_by(fs, fi)->save_seq = fs->save_seq; /* its close waits for it */
 	}
 	set_error(fs, e ? err.msg : NULL); /* a good write clears the last error */
 	fs->rules_gen++; /* the manifest's locations may have changed */
 	if (!e && wait) {
-		while (fs->saving)
+		while (fs->saving && !w.interrupted)
 			pthread_cond_wait(&fs->saved, &fs->lock);
-		/* only a save since the last wait is reported: never an older failure again */
-		e = fs->save_unwaited ? fs->save_errno : 0;
-		fs->save_unwaited = false;
-		if (e)
-			set_error(fs, fs->save_result); /* "failed PATH: why" */
+		if (fs->saving) {
+			e = EINTR; /* it goes on in the background: a later wait reports it */
+		} else {
+			/* only a save since the last wait is reported: never an older failure again */
+			e = fs->save_unwaited ? fs->save_errno : 0;
+			fs->save_unwaited = false;
+			if (opened_by(fs, fi)->save_seq == fs->save_done_seq)
+				opened_by(fs, fi)->save_seq = 0; /* told here: not again at its close */
+			if (e)
+				set_error(fs, fs->save_result); /* "failed PATH: why" */
+		}
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (wait)
+		fuse_req_interrupt_func(req, NULL, NULL); /* w is about to go: no call after this */
 	pt_cmds_free(cmds, n);
 	if (e)
 		fuse_reply_err(req, e);
@@ -563,4 +616,41 @@ int ptfs_location_remove(struct ptfs *fs, struct pt_node *n)
 	fs->rules_gen++;
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
+}
+
+/*
+ * The close of a control file (FLUSH): when this open started a save, it
+ * returns when that save has ended, with its errno. So `echo 'save X' >
+ * .ptfs/control` is done once X is durable (a shell's redirection closes
+ * before the next command runs), while the write itself returned at once
+ * and held no lock of the kernel's that other writers need. An interrupt
+ * (Ctrl-C) ends the wait with EINTR; the save goes on and `wait` reports it.
+ */
+void ptfs_control_flush(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi)
+{
+	struct snapshot *want = (struct snapshot *)(uintptr_t)fi->fh, *s;
+	struct waiter w = { .fs = fs };
+	int e = 0;
+
+	fuse_req_interrupt_func(req, on_interrupt, &w);
+	pthread_mutex_lock(&fs->lock);
+	for (s = fs->snapshots; s && s != want; s = s->next)
+		;
+	while (s && s->save_seq && !s->save_ended && !w.interrupted)
+		pthread_cond_wait(&fs->saved, &fs->lock);
+	if (s && s->save_seq) {
+		if (!s->save_ended) {
+			e = EINTR;
+		} else {
+			e = s->save_errno;
+			s->save_seq = 0; /* reported once, to the first close */
+			if (fs->save_seq == fs->save_done_seq)
+				fs->save_unwaited = false;
+			if (e)
+				set_error(fs, fs->save_result);
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_req_interrupt_func(req, NULL, NULL);
+	fuse_reply_err(req, e);
 }

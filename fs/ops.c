@@ -271,6 +271,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
+	fi->noflush = 1; /* no FLUSH round trip at each close */
 	fuse_reply_open(req, fi);
 }
 
@@ -392,6 +393,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->keep_cache = 1;
+	fi->noflush = 1; /* no FLUSH round trip at each close */
 	fuse_reply_open(req, fi);
 }
 
@@ -559,12 +561,24 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct ptfs *fs = fs_of(req);
 	struct pt_node *n = node_of(fs, ino);
 
-	(void)off, (void)fi;
+	(void)off;
 	if (!n || n->kind != PT_NODE_SPECIAL || n->u.special != PTFS_CONTROL) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	ptfs_control_write(req, fs, buf, size);
+	ptfs_control_write(req, fs, fi, buf, size);
+}
+
+/* Only the control files ask for FLUSH (every other open sets noflush): a save's close waits. */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pt_node *n = node_of(fs_of(req), ino);
+
+	if (n && n->kind == PT_NODE_SPECIAL && n->u.special == PTFS_CONTROL && fi->fh) {
+		ptfs_control_flush(req, fs_of(req), fi);
+		return;
+	}
+	fuse_reply_err(req, 0);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -700,5 +714,6 @@ const struct fuse_lowlevel_ops ptfs_ops = {
 	.create = op_create,
 	.setattr = op_setattr,
 	.write = op_write,
+	.flush = op_flush,
 	.release = op_release,
 };

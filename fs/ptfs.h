@@ -49,6 +49,8 @@ struct ptfs {
 	bool save_thread_valid;       /* joined before the next save and at exit */
 	int save_errno;               /* of the last save, 0 when it succeeded */
 	bool save_unwaited;           /* a save started since the last `wait` */
+	unsigned save_seq;            /* saves started */
+	unsigned save_done_seq;       /* the last one ended */
 	char *save_path;              /* the last save's path */
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
 	struct pt_save_progress prog; /* of the running save */
@@ -106,7 +108,9 @@ int ptfs_scan_main(int argc, char **argv);
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
 void ptfs_control_read(fuse_req_t req, struct ptfs *fs, size_t size, off_t off,
 		       struct fuse_file_info *fi);
-void ptfs_control_write(fuse_req_t req, struct ptfs *fs, const char *buf, size_t size);
+void ptfs_control_write(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi,
+			const char *buf, size_t size);
+void ptfs_control_flush(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
 void ptfs_control_release(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
 
 /* Frees the opens the kernel never released (unmount with files open). */

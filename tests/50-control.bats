@@ -22,7 +22,7 @@ ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock st
 
 @test "the control file: mode 0644, initial state" {
 	mount_ckpt "$CUDA"
-	[ "$(stat -c '%a %F' "$MNT/.ptfs/control")" = "644 regular empty file" ]
+	[ "$(stat -c '%a %F %s' "$MNT/.ptfs/control")" = "644 regular file $(cat "$MNT/.ptfs/control" | wc -c)" ]
 	run cat "$MNT/.ptfs/control"
 	assert_output "# ptfs control: write commands, one per line (docs/control.md)
 error: none

@@ -10,6 +10,15 @@ setup() {
 	need_torch
 	OUT="$BATS_TEST_TMPDIR/out"
 	mkdir -p "$OUT"
+	TMPFS=()
+}
+
+teardown() {
+	unmount_all
+	local d
+	for d in "${TMPFS[@]}"; do
+		umount "$d" 2>/dev/null || true
+	done
 }
 
 ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none; }
@@ -136,6 +145,7 @@ no_temp_files() {
 	small="$BATS_TEST_TMPDIR/small"
 	mkdir -p "$small"
 	mount -t tmpfs -o size=64k tmpfs "$small" 2>/dev/null || skip "cannot mount a tmpfs here"
+	TMPFS+=("$small")
 	echo old >"$small/model.pt"
 	mount_ckpt "$FIX/01_dtypes.pt" # 9.9 KB: fits
 	ctl "save $small/model.pt" wait
@@ -168,7 +178,9 @@ wait_running() {
 	big_checkpoint
 	mount_ckpt "$BIG"
 	ctl "map_location cuda:0"
-	ctl "save $OUT/big1.pt"
+	# the write returns at once, the close when the save has ended: in the background
+	ctl "save $OUT/big1.pt" &
+	saver=$!
 	wait_running
 	run grep '^save: running' "$MNT/.ptfs/control"
 	assert_output --regexp "^save: running $OUT/big1.pt [0-9]+/805306368 bytes \([0-9]+%\)$"
@@ -176,6 +188,7 @@ wait_running() {
 	assert_output --partial "Device or resource busy"
 	ctl "map_location cpu"
 	[ "$(getfattr --only-values -n user.pt.location "$MNT/layer0/weight")" = cpu ]
+	wait "$saver" # its close reported success
 	ctl wait
 	run cat "$MNT/.ptfs/control"
 	assert_line --regexp "^save: done $OUT/big1.pt 805306368 bytes in [0-9.]+ s$"
@@ -190,9 +203,10 @@ wait_running() {
 @test "SIGKILL in the middle of a save leaves neither PATH nor a temporary file" {
 	big_checkpoint
 	mount_ckpt "$BIG"
-	ctl "save $OUT/killed.pt"
+	ctl "save $OUT/killed.pt" &
 	wait_running
 	pkill -KILL -f "$PTFS $BIG $MNT"
+	wait || true # the writer's close fails: its daemon is gone
 	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
 	[ ! -e "$OUT/killed.pt" ]
 	[ -z "$(ls -A "$OUT")" ]
@@ -260,26 +274,65 @@ wait_running() {
 	[ "$(ls -A "$OUT/real" | sort | tr '\n' ' ')" = "model.pt new.pt " ]
 }
 
-@test "wait reports the save since the last wait, never an older failure" {
+@test "a save returns when the file is durable: the close reports its failure, once" {
 	small="$BATS_TEST_TMPDIR/small"
 	mkdir -p "$small"
 	mount -t tmpfs -o size=8k tmpfs "$small" 2>/dev/null || skip "cannot mount a tmpfs here"
+	TMPFS+=("$small")
+	mount_ckpt "$FIX/17_demo.pt"
+	# the seed's flow in two commands: no wait, and the file is there when echo returns
+	echo "save $OUT/sync.pt" >"$MNT/.ptfs/control"
+	"$TORCH_PY" -c "import torch; assert torch.load('$OUT/sync.pt', map_location='cpu')['epoch'] == 12"
+	no_temp_files "$OUT" sync.pt
+	unmount_all
 	mount_ckpt "$FIX/01_dtypes.pt"
+	# with wait in the same write, the write fails; without, the close does
 	run ctl "save $small/model.pt" wait
 	assert_failure
-	assert_output --partial "No space left on device"
+	assert_output "dd: error writing '$MNT/.ptfs/control': No space left on device"
 	ctl wait
+	run ctl "save $small/model.pt"
+	assert_failure
+	assert_output --partial "closing output file"
+	assert_output --partial "No space left on device"
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: failed $small/model.pt: writing the zip: No space left on device"
+	# reported once: a later wait has nothing to report
 	ctl wait
 	run cat "$MNT/.ptfs/control"
 	assert_line "error: none"
-	# a save started in one write, waited for in another, fails that wait once
-	ctl "save $small/model.pt"
-	run ctl wait
-	assert_failure
-	assert_output --partial "No space left on device"
+	# a wait for a save another writer started reports it to both
+	big="$BATS_TEST_TMPDIR/big.pt"
+	"$TORCH_PY" "$ROOT/scripts/make-big.py" "$big" --gib 0.25 --tensors 1 >/dev/null
+	unmount_all
+	mount_ckpt "$big"
+	ctl "save $OUT/bg.pt" 3>&- &
+	wait_running
 	ctl wait
+	wait $!
+	[ -s "$OUT/bg.pt" ]
 	umount "$small"
-	ctl "save $OUT/ok.pt" wait
-	run cat "$MNT/.ptfs/control"
-	assert_line --regexp "^save: done $OUT/ok.pt [0-9]+ bytes in [0-9.]+ s$"
+}
+
+@test "a save's close interrupted by a signal returns EINTR; the save goes on and wait reports it" {
+	big_checkpoint
+	mount_ckpt "$BIG"
+	"$TORCH_PY" - "$MNT/.ptfs/control" "$OUT/intr.pt" >"$BATS_TEST_TMPDIR/py.out" 2>&1 <<-'EOF' &
+		import os, signal, sys, time
+		signal.signal(signal.SIGALRM, lambda *a: None)  # a handled signal: the close is interrupted
+		fd = os.open(sys.argv[1], os.O_WRONLY)
+		os.write(fd, ("save %s\n" % sys.argv[2]).encode())
+		signal.setitimer(signal.ITIMER_REAL, 0.05)
+		try:
+		    os.close(fd)
+		    print("closed")
+		except OSError as e:
+		    print("close:", e.strerror)
+	EOF
+	py=$!
+	wait "$py"
+	run cat "$BATS_TEST_TMPDIR/py.out"
+	assert_output "close: Interrupted system call"
+	ctl wait
+	"$TORCH_PY" -c "import torch; torch.load('$OUT/intr.pt', map_location='cpu')"
 }
