@@ -7,9 +7,10 @@ noatime nodev nosuid noexec"
 
 _ptfs()
 {
-	local cur prev words cword
+	local cur prev words cword trim=
 	if declare -F _init_completion >/dev/null; then
-		_init_completion -n = || return
+		_init_completion -n =: || return
+		trim=1 # readline replaces only what follows the last = or : of cur
 	else
 		cur=${COMP_WORDS[COMP_CWORD]}
 		prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -39,6 +40,7 @@ _ptfs()
 	convert)
 		if [ "$prev" = -o ]; then
 			mapfile -t COMPREPLY < <(compgen -W 'map_location=' -- "$cur")
+			_ptfs_trim
 			compopt -o nospace 2>/dev/null
 			return
 		fi
@@ -63,6 +65,7 @@ _ptfs()
 		*)
 			mapfile -t COMPREPLY < <(compgen -P "$pre" -W "$_ptfs_mount_opts" -- "$last") ;;
 		esac
+		_ptfs_trim
 		compopt -o nospace 2>/dev/null
 		return
 	fi
@@ -85,6 +88,16 @@ _ptfs()
 		return
 	fi
 	_ptfs_files
+}
+
+_ptfs_trim()
+{
+	[ -n "$trim" ] || return 0
+	local pre=${cur%"${cur##*[=:]}"} i
+	[ -n "$pre" ] || return 0
+	for i in "${!COMPREPLY[@]}"; do
+		COMPREPLY[i]=${COMPREPLY[i]#"$pre"}
+	done
 }
 
 # files and folders (a checkpoint has no fixed suffix: .pt, .pth, .bin, .ckpt, ...)

@@ -116,6 +116,24 @@ complete_words() {
 	assert_output "$(printf -- '-q\n--rtol\n--atol')"
 }
 
+@test "bash completion under bash-completion: -o values after = and :, as readline replaces them" {
+	[ -f /usr/share/bash-completion/bash_completion ] || skip "no bash-completion"
+	# readline splits at = and :, so COMP_WORDS does too; the reply is what follows the last one
+	run bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source "$1/completion/ptfs.bash"
+		COMP_WORDS=(ptfs -o ro,encoding = l); COMP_CWORD=4
+		COMP_LINE="ptfs -o ro,encoding=l"; COMP_POINT=${#COMP_LINE}
+		_ptfs; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(ptfs -o map_location = cuda : ""); COMP_CWORD=6
+		COMP_LINE="ptfs -o map_location=cuda:"; COMP_POINT=${#COMP_LINE}
+		COMPREPLY=(); _ptfs; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(ptfs -o ro,fol); COMP_CWORD=2
+		COMP_LINE="ptfs -o ro,fol"; COMP_POINT=${#COMP_LINE}
+		COMPREPLY=(); _ptfs; echo "${COMPREPLY[*]}"' _ "$ROOT"
+	assert_output "$(printf 'latin1\n0\nro,follow')"
+}
+
 @test "options: every word mount(8) or fstab may pass is accepted; ro, rw and unknown ones" {
 	need_fuse
 	# what mount(8) and mount.fuse3 pass (util-linux 2.38, fuse3 3.14), and fstab words they keep
