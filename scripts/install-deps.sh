@@ -2,8 +2,8 @@
 # Installs the Debian packages ptfs needs to build, test and demo. Idempotent; run as root
 # (or with sudo available). The test oracle is Debian's python3-torch (torch 1.13), which
 # installs for /usr/bin/python3. mandoc and man-db check the man page, bash-completion the
-# completion script, debhelper, dpkg-dev
-# and lintian build and check the Debian package (tests/90-install.bats).
+# completion script, debhelper, dpkg-dev and lintian build and check the Debian package
+# (tests/90-install.bats).
 set -euo pipefail
 pkgs=(build-essential pkg-config libfuse3-dev fuse3 libzip-dev zip unzip
       bats bats-assert bats-support bats-file attr strace time bc procps
