@@ -4,13 +4,17 @@
 #   make demo       install deps, build, mount a bundled sample, show it, unmount
 #   make bench      the benchmark (scripts/bench.sh); not part of make test
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (60), and the regressions
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local DESTDIR=: ptfs, its man page and bash completion
+#   make uninstall  the same PREFIX and DESTDIR: removes them
 
 CC      ?= cc
 OPT     ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CSTD    := -std=gnu11
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 B       := build
 BA      := build/asan
 
@@ -24,7 +28,8 @@ FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 # glibc loads libgcc_s when a worker thread exits; load it at start instead,
 # so that nothing is dlopen'ed while a checkpoint is being served
 GCC_S       := -Wl,--no-as-needed -lgcc_s -Wl,--as-needed
-CFLAGS_ALL  := $(CSTD) $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 $(CFLAGS)
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment come last (dpkg-buildflags' hardening)
+CFLAGS_ALL  := $(CSTD) $(OPT) $(WARN) -D_FILE_OFFSET_BITS=64 $(CPPFLAGS) $(CFLAGS)
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
@@ -38,7 +43,7 @@ UNIT_SAN := $(patsubst tests/unit/%.c,$(BA)/%,$(UNIT_SRC))
 LIB_OBJ     := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_OBJ_SAN := $(patsubst lib/%.c,$(BA)/lib/%.o,$(LIB_SRC))
 
-.PHONY: all test unit unit-asan bats demo bench fuzz install clean fixtures format
+.PHONY: all test unit unit-asan bats demo bench fuzz install uninstall clean fixtures format
 
 all: $(B)/ptfs $(B)/ptfs-inspect
 
@@ -57,7 +62,7 @@ $(BA)/libptfs.a: $(LIB_OBJ_SAN)
 	ar rcs $@ $^
 
 $(B)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(B)/libptfs.a
-	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(B)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl $(GCC_S)
+	$(CC) $(CFLAGS_ALL) $(FUSE_CFLAGS) -Ilib $(LDFLAGS) -o $@ $(FS_SRC) $(B)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl $(GCC_S)
 
 # the daemon under ASan+UBSan+LSan, for the leak test of tests/80-load.bats
 $(BA)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(BA)/libptfs.a
@@ -92,8 +97,20 @@ fuzz:
 fixtures:
 	/usr/bin/python3 scripts/make-fixtures.py tests/fixtures
 
-install: all
-	install -D -m 0755 $(B)/ptfs $(DESTDIR)$(PREFIX)/bin/ptfs
+# mount -t fuse.ptfs and fstab need nothing else: mount(8) runs /sbin/mount.fuse3
+# (package fuse3), which runs `ptfs` found on mount's own PATH,
+# /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+install: $(B)/ptfs
+	install -D -m 0755 $(B)/ptfs $(DESTDIR)$(BINDIR)/ptfs
+	install -D -m 0644 docs/ptfs.1 $(DESTDIR)$(MANDIR)/man1/ptfs.1
+	install -D -m 0644 completion/ptfs.bash $(DESTDIR)$(BASHCOMPDIR)/ptfs
+	@case ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:" in \
+	*":$(BINDIR):"*) ;; \
+	*) echo "note: $(BINDIR) is not on mount(8)'s PATH: mount -t fuse.ptfs will not find ptfs there";; \
+	esac
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ptfs $(DESTDIR)$(MANDIR)/man1/ptfs.1 $(DESTDIR)$(BASHCOMPDIR)/ptfs
 
 format:
 	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/*.c

@@ -51,11 +51,36 @@ static const struct fuse_opt cli_opts[] = {
 	FUSE_OPT_END
 };
 
+/*
+ * Options that mount(8), mount.fuse3 or an fstab line may pass and that
+ * mean nothing to ptfs or that libfuse 3.14 does not know: dropped, so
+ * that `mount -t fuse.ptfs` and fstab work (docs/ptfs.1, "MOUNT(8) AND
+ * FSTAB"). ro, rw, dev, suid, exec, atime, sync, async, dirsync and
+ * their no- forms go on to libfuse, which hands them to the kernel.
+ */
+static bool mount_ignored(const char *o)
+{
+	static const char *const words[] = {
+		"defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group",
+		"nofail", "_netdev", "relatime", "norelatime", "strictatime", "nostrictatime",
+		"lazytime", "nolazytime", "diratime", "nodiratime", "mand", "nomand",
+		"iversion", "noiversion", "silent", "loud", "symfollow", "nosymfollow", NULL
+	};
+
+	for (int i = 0; words[i]; i++)
+		if (strcmp(o, words[i]) == 0)
+			return true;
+	return strncmp(o, "x-", 2) == 0 || strncmp(o, "X-", 2) == 0 ||
+	       strncmp(o, "comment=", 8) == 0;
+}
+
 static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct cli *c = data;
 
 	(void)outargs;
+	if (key == FUSE_OPT_KEY_OPT && mount_ignored(arg))
+		return 0;
 	if (key == KEY_MAP) {
 		char **n = realloc(c->maps, (c->nmaps + 1) * sizeof(*n));
 
