@@ -15,7 +15,7 @@ B       := build
 BA      := build/asan
 
 ZIP_CFLAGS  := $(shell pkg-config --cflags libzip 2>/dev/null)
-ZIP_LIBS    := $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz
+ZIP_LIBS    := $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz -lm
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
