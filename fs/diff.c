@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "compare.h"
 
+/* declared in ptfs.h too, which this FUSE-free file does not include */
 int ptfs_diff_main(int argc, char **argv);
 
 struct diff {
