@@ -19,8 +19,8 @@ B       := build
 BA      := build/asan
 
 ZIP_CFLAGS  := $(shell pkg-config --cflags libzip 2>/dev/null)
-# libptfs.a needs libzip, zlib and (digest.c) libcrypto
-ZIP_LIBS    := $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz \
+# libptfs.a needs libzip, zlib, libm (compare.c) and libcrypto (digest.c)
+ZIP_LIBS    := $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz -lm \
                $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)

@@ -126,6 +126,9 @@ static void usage(FILE *f, const char *prog)
 		"                           call, without mounting; exit 0 clean, 1 unknown\n"
 		"                           globals, 2 dangerous ones, 3 unreadable (damaged,\n"
 		"                           or not a pickle or checkpoint)\n"
+		"    diff [-q] [--rtol R] [--atol A] A B\n"
+		"                           compare two checkpoints without mounting; exit 0\n"
+		"                           equal, 1 different, 2 trouble (ptfs diff --help)\n"
 		"    -h, --help             print this help\n"
 		"    -V, --version          print the version\n"
 		"\n"
@@ -373,6 +376,8 @@ int main(int argc, char *argv[])
 	setenv("TZ", ":/etc/localtime", 0);
 	if (argc >= 2 && strcmp(argv[1], "--scan") == 0)
 		return ptfs_scan_main(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "diff") == 0)
+		return ptfs_diff_main(argc - 2, argv + 2);
 	if (fuse_opt_parse(&args, &cli, cli_opts, cli_proc) != 0) {
 		fprintf(stderr, "ptfs: too many arguments\n");
 		usage(stderr, argv[0]);

@@ -104,6 +104,9 @@ uint64_t ptfs_control_size(struct ptfs *fs);
 /* `ptfs --scan FILE...`: prints each report; returns the exit status. */
 int ptfs_scan_main(int argc, char **argv);
 
+/* `ptfs diff [options] A B` (fs/diff.c): exit 0 equal, 1 different, 2 trouble. */
+int ptfs_diff_main(int argc, char **argv);
+
 /* The control file (control.c): open, read, write, release. Each replies once. */
 void ptfs_control_open(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *fi);
 void ptfs_control_read(fuse_req_t req, struct ptfs *fs, size_t size, off_t off,

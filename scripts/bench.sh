@@ -420,3 +420,8 @@ echo "machine: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), $(free -g | a
 echo "ratios: throughput rows ptfs/baseline (higher is better); find rows ptfs time/baseline time (lower is better);" \
 	"mount row torch.load time / ptfs time; RSS rows RSS/target (< 1 meets it); save row cp time / save time"
 for n in "${notes[@]+"${notes[@]}"}"; do echo "note: $n"; done
+
+# ---- ptfs diff beside cmp (its own table) ------------------------------------------
+echo
+mkdir -p "$work/diff"
+RUNS=$RUNS bash scripts/bench-diff.sh "$work/diff"

@@ -52,7 +52,7 @@ PYTHON=/usr/bin/python3
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 CFLAGS=(-g -O1 -std=gnu11 -D_FILE_OFFSET_BITS=64 "${SAN[@]}")
 ZIP_CFLAGS=$(pkg-config --cflags libzip 2>/dev/null || true)
-ZIP_LIBS="$(pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz -lpthread $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)"
+ZIP_LIBS="$(pkg-config --libs libzip 2>/dev/null || echo -lzip) -lz -lm -lpthread $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)"
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -6,7 +6,9 @@ Usage:
       about N GiB (N may be fractional) of float32 in K 1-D tensors (default 4),
       keys layer{i}.weight; tensor i is filled with the value i + 1.  With
       --group G (G > 1) the keys are layer{i//G}.sub{i%G}.weight instead, so a
-      many-tensor checkpoint has K/G folders at its root, not K.
+      many-tensor checkpoint has K/G folders at its root, not K.  With
+      --bump I the last element of tensor I is i + 2 instead (one element
+      changed, for `ptfs diff` benchmarks).
   /usr/bin/python3 scripts/make-big.py PATH --small K
       K tensors of 16 float32 each, keys layer{i//10}.sub{i%10}.weight,
       tensor i holding i*16 .. i*16+15.
@@ -25,7 +27,7 @@ import time
 import torch
 
 
-def big(gib, k, group=1):
+def big(gib, k, group=1, bump=None):
     n = int(gib * 2**30) // 4 // k
     if n < 1:
         sys.exit("make-big: --gib too small for that many tensors")
@@ -33,6 +35,8 @@ def big(gib, k, group=1):
     for i in range(k):
         key = f"layer{i}.weight" if group <= 1 else f"layer{i // group}.sub{i % group}.weight"
         d[key] = torch.empty(n, dtype=torch.float32).fill_(i + 1)
+        if i == bump:
+            d[key][-1] = i + 2
     return d
 
 
@@ -52,9 +56,11 @@ def main():
     ap.add_argument("--tensors", type=int, default=4, metavar="K", help="tensors in --gib mode")
     ap.add_argument("--group", type=int, default=1, metavar="G",
                     help="--gib mode: keys layer{i//G}.sub{i%%G}.weight (default 1: layer{i}.weight)")
+    ap.add_argument("--bump", type=int, metavar="I",
+                    help="--gib mode: the last element of tensor I is i + 2, not i + 1")
     a = ap.parse_args()
     t0 = time.time()
-    obj = small(a.small) if a.small is not None else big(a.gib, a.tensors, a.group)
+    obj = small(a.small) if a.small is not None else big(a.gib, a.tensors, a.group, a.bump)
     torch.save(obj, a.path)
     print(f"{a.path}: {len(obj)} tensors, {os.path.getsize(a.path)} bytes, "
           f"{time.time() - t0:.1f}s")
