@@ -51,7 +51,7 @@ struct ptfs {
 	bool save_unwaited;           /* a save started since the last `wait` */
 	char *save_path;              /* the last save's path */
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
-	struct pt_save_progress prog; /* of the running save */
+	struct pt_progress prog;      /* of the running save */
 	struct pt_node *control;      /* .ptfs/control */
 	bool stale;                   /* the checkpoint changed on disk (ops.c) */
 	struct snapshot *snapshots;   /* open control files (control.c) */
