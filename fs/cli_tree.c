@@ -221,13 +221,12 @@ int cli_ls(const struct cli_args *a)
 		fprintf(stderr, "ptfs: %s: %s: %s\n", file, path, why);
 		goto out;
 	}
-	if (n->kind == PT_NODE_DIR) {
-		top = n;
-		if (collect(&l, n, a->recursive) < 0)
-			goto nomem;
-	} else if (push(&l, n) < 0) {
-		goto nomem;
+	if (n->kind == PT_NODE_DIR ? collect(&l, n, a->recursive) : push(&l, n)) {
+		fprintf(stderr, "ptfs: %s: out of memory\n", file);
+		goto out;
 	}
+	if (n->kind == PT_NODE_DIR)
+		top = n;
 	for (i = 0; i < l.n; i++) {
 		struct row r;
 
@@ -253,9 +252,6 @@ int cli_ls(const struct cli_args *a)
 	rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 	if (rc)
 		fprintf(stderr, "ptfs: stdout: %s\n", strerror(errno));
-	goto out;
-nomem:
-	fprintf(stderr, "ptfs: %s: out of memory\n", file);
 out:
 	free(l.v);
 	cli_close(ck, rules);
