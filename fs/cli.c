@@ -182,8 +182,6 @@ int ptfs_cli_main(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if (argc >= 2 && strcmp(argv[1], "--scan") == 0)
-		return ptfs_scan_main(argc - 2, argv + 2);
 	for (i = 0; argc >= 2 && i < NCOMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			c = &commands[i];

@@ -20,7 +20,7 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /*
- * The whole command line when argv[1] names a subcommand (or is --scan):
+ * The whole command line when argv[1] names a subcommand:
  * runs it and returns its exit status. -1 when argv is the mount form,
  * which main() then parses as before.
  */
