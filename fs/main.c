@@ -324,8 +324,10 @@ int main(int argc, char *argv[])
 	 * tensors). Naming the same zone explicitly lets glibc cache it.
 	 */
 	setenv("TZ", ":/etc/localtime", 0);
-	if ((ret = ptfs_cli_main(argc, argv)) >= 0) /* ls, cat, info, scan, convert */
-		return ret;
+	int sub = ptfs_cli_main(argc, argv); /* ls, cat, info, scan, convert: their status */
+
+	if (sub >= 0)
+		return sub;
 	if (argc >= 2 && strcmp(argv[1], "--scan") == 0)
 		return ptfs_scan_main(argc - 2, argv + 2);
 	if (fuse_opt_parse(&args, &cli, cli_opts, cli_proc) != 0) {
