@@ -48,7 +48,10 @@ static int cmd_scan(const struct cli_args *a);
 	"                           /glob=cpu (may be repeated; applied in order)\n"          \
 	"    -o encoding=NAME       decode Python 2 str as NAME: utf-8 (default), ascii,\n"   \
 	"                           latin1 or bytes\n"                                        \
-	"    -h, --help             print this help\n"
+	"    -h, --help             print this help\n"                                        \
+	"\n"                                                                                  \
+	"Exit status: 0 success; 1 failure, with one line on stderr naming the file\n"       \
+	"(and the key): `ptfs: FILE: [PATH: ]reason`; 2 usage error.\n"
 
 static const struct subcommand commands[] = {
 	{ "ls", "ls [-R] [-o OPT[,OPT]...] CHECKPOINT [PATH]",

@@ -29,7 +29,7 @@ int ptfs_cli_main(int argc, char **argv);
 /* What the options of one subcommand said. */
 struct cli_args {
 	const char *cmd;       /* "ls", "cat", ... */
-	char **maps;           /* -o map_location=... values, in order (point into argv or owned) */
+	char **maps;           /* -o map_location=... values, in order (into argv; the array is malloc'd) */
 	size_t nmaps;
 	struct pt_open_opts oo;
 	bool recursive;        /* ls -R */
