@@ -101,8 +101,15 @@ void pt_progress_text(uint64_t done, uint64_t total, uint64_t elapsed_ns, char *
 
 	if (done > total)
 		done = total;
-	/* integer arithmetic: 99.99% must not read 100% before the end */
-	pct = total ? (int)((unsigned __int128)done * 100 / total) : 100;
+	/* integers, rounded down: 99.99% must not read 100% before the end */
+	if (!total)
+		pct = 100;
+	else if (done <= UINT64_MAX / 100)
+		pct = (int)(done * 100 / total);
+	else if (done == total)
+		pct = 100;
+	else /* total is as large: total / 100 loses under a part in 10^15 */
+		pct = done / (total / 100) > 99 ? 99 : (int)(done / (total / 100));
 	pt_progress_bytes(done, d);
 	pt_progress_bytes(total, t);
 	pt_progress_rate_text(done, total, elapsed_ns, rate, sizeof(rate));

@@ -60,6 +60,13 @@ static void test_text(void)
 	/* done past total (a reader racing the last store) reads as total */
 	pt_progress_text(300, 200, 0, b, sizeof(b));
 	CHECK_STR(b, "200 B / 200 B (100%)");
+	/* sizes near 2^64 neither overflow nor reach 100% early */
+	pt_progress_text(UINT64_MAX / 2, UINT64_MAX, 0, b, sizeof(b));
+	CHECK_STR(b, "8.0 EiB / 16.0 EiB (50%)");
+	pt_progress_text(UINT64_MAX - 1, UINT64_MAX, 0, b, sizeof(b));
+	CHECK_STR(b, "16.0 EiB / 16.0 EiB (99%)");
+	pt_progress_text(UINT64_MAX, UINT64_MAX, 0, b, sizeof(b));
+	CHECK_STR(b, "16.0 EiB / 16.0 EiB (100%)");
 	/* nothing to do is done */
 	pt_progress_text(0, 0, 0, b, sizeof(b));
 	CHECK_STR(b, "0 B / 0 B (100%)");
