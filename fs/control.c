@@ -106,17 +106,19 @@ static char *describe(struct ptfs *fs, size_t *len)
 		char *tail = NULL;
 		uint64_t done = __atomic_load_n(&fs->prog.done, __ATOMIC_RELAXED);
 		uint64_t total = __atomic_load_n(&fs->prog.total, __ATOMIC_RELAXED);
-		char src[4400];
+		char src[4400], rate[80]; /* "850.0 MiB/s, 1 s left", or "" */
 		int k;
 
 		if (done > total)
 			done = total;
 		source_line(fs, src, sizeof(src));
+		pt_progress_format_rate(&fs->prog, pt_progress_now_ns(), rate, sizeof(rate));
 		if (fs->saving)
-			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)\n%s",
+			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)%s%s\n%s",
 				     fs->last_error ? fs->last_error : "none", fs->save_path,
 				     (unsigned long long)done, (unsigned long long)total,
-				     total ? (int)(done * 100 / total) : 100, src);
+				     total ? (int)(done * 100 / total) : 100,
+				     rate[0] ? " " : "", rate, src);
 		else if (fs->save_result)
 			k = asprintf(&tail, "error: %s\nsave: %s\n%s",
 				     fs->last_error ? fs->last_error : "none", fs->save_result, src);

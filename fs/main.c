@@ -18,6 +18,7 @@
  * Exit status: 0 after a clean unmount, 1 when the checkpoint cannot be
  * opened or the mount fails, 2 for a usage error.
  */
+#include "cli.h"
 #include "ptfs.h"
 
 #include <errno.h>
@@ -106,6 +107,7 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s [options] CHECKPOINT MOUNTPOINT\n"
+		"       %s ls|cat|info|scan|convert ... (see %s COMMAND --help)\n"
 		"\n"
 		"Mounts a PyTorch checkpoint (torch.save zip or legacy format) read-only:\n"
 		"its object tree as directories, each tensor as a file of raw bytes, with\n"
@@ -132,6 +134,16 @@ static void usage(FILE *f, const char *prog)
 		"    -h, --help             print this help\n"
 		"    -V, --version          print the version\n"
 		"\n"
+		"Commands (no mount; docs/cli.md; exit 0 ok, 1 failed, 2 usage error):\n"
+		"    ls [-R] CHECKPOINT [PATH]  list the tree: KIND TYPE SHAPE LOCATION SIZE NAME\n"
+		"    cat CHECKPOINT PATH        write an entry's bytes to stdout\n"
+		"    info CHECKPOINT            format, torch era, tensors by dtype and location,\n"
+		"                               globals verdict\n"
+		"    scan FILE...               the same as --scan\n"
+		"    convert [-o map_location=RULE]... SRC DST\n"
+		"                               write SRC with its storages retagged, atomically\n"
+		"A checkpoint named like a command mounts as ./NAME.\n"
+		"\n"
 		"FUSE options:\n"
 		"    -f                     stay in the foreground\n"
 		"    -d, -o debug           print every FUSE request (implies -f)\n"
@@ -139,7 +151,7 @@ static void usage(FILE *f, const char *prog)
 		"    -o clone_fd            a FUSE device descriptor per thread\n"
 		"    -o max_threads=N       at most N worker threads (default 16)\n"
 		"    -o max_idle_threads=N  at most N idle worker threads\n",
-		prog);
+		prog, prog, prog);
 }
 
 /* -h, --help, -V or --version anywhere: then no mount point is checked. */
@@ -260,40 +272,6 @@ static int refuse_strict(struct ptfs *fs)
 	return 1;
 }
 
-int ptfs_scan_main(int argc, char **argv)
-{
-	int worst = 0, i;
-
-	if (argc < 1) {
-		fprintf(stderr, "ptfs: --scan needs at least one FILE\n");
-		return 2;
-	}
-	for (i = 0; i < argc; i++) {
-		struct pt_error err;
-		struct pt_scan *s;
-		char *buf = NULL, prefix[4200];
-		size_t len = 0;
-		int v;
-
-		pt_error_clear(&err);
-		s = pt_scan_file(argv[i], &err);
-		if (!s) {
-			fprintf(stderr, "ptfs: %s\n", err.msg);
-			worst = 3;
-			continue;
-		}
-		snprintf(prefix, sizeof(prefix), "%s: ", argv[i]);
-		if (pt_scan_report(s, argc > 1 ? prefix : "", &buf, &len) == 0)
-			fwrite(buf, 1, len, stdout);
-		free(buf);
-		v = (int)pt_scan_verdict(s);
-		if (v > worst)
-			worst = v;
-		pt_scan_free(s);
-	}
-	return worst;
-}
-
 /*
  * Forks. The parent waits for the child's status byte (daemon_report) and
  * exits with it; the child returns the pipe's write end, or -1 when no
@@ -374,6 +352,10 @@ int main(int argc, char *argv[])
 	 * tensors). Naming the same zone explicitly lets glibc cache it.
 	 */
 	setenv("TZ", ":/etc/localtime", 0);
+	int sub = ptfs_cli_main(argc, argv); /* ls, cat, info, scan, convert: their status */
+
+	if (sub >= 0)
+		return sub;
 	if (argc >= 2 && strcmp(argv[1], "--scan") == 0)
 		return ptfs_scan_main(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "diff") == 0)

@@ -53,7 +53,7 @@ struct ptfs {
 	unsigned save_done_seq;       /* the last one ended */
 	char *save_path;              /* the last save's path */
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
-	struct pt_save_progress prog; /* of the running save */
+	struct pt_progress prog;      /* of the running save */
 	struct pt_node *control;      /* .ptfs/control */
 	bool stale;                   /* the checkpoint changed on disk (ops.c) */
 	struct snapshot *snapshots;   /* open control files (control.c) */

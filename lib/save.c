@@ -28,7 +28,7 @@
 
 /* Progress counts storage bytes: the writer's count less the records before them. */
 struct progress_ctx {
-	struct pt_save_progress *prog;
+	struct pt_progress *prog;
 	uint64_t base;
 };
 
@@ -190,7 +190,7 @@ static int publish(int fd, int dirfd, const char *dir, const char *path, char *t
 
 static int write_records(struct pt_checkpoint *ck, int fd, const char *prefix,
 			 const unsigned char *pk, size_t pklen, const struct pt_save_opts *o,
-			 struct pt_save_progress *prog, struct pt_error *err)
+			 struct pt_progress *prog, struct pt_error *err)
 {
 	struct pt_zipw_opts zo = { .alignment = 64, .zip64_above = o ? o->zip64_above : 0 };
 	struct pt_torch *t = &ck->torch;
@@ -246,7 +246,7 @@ struct pt_save_job {
 
 struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 				  const char *const *locs, const struct pt_save_opts *opts,
-				  struct pt_save_progress *prog, struct pt_error *err)
+				  struct pt_progress *prog, struct pt_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	struct pt_save_job *job;
@@ -286,8 +286,7 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 
 		for (i = 0; i < ck->torch.nstorages; i++)
 			total += ck->torch.storages[i]->nbytes;
-		__atomic_store_n(&prog->total, total, __ATOMIC_RELAXED);
-		__atomic_store_n(&prog->done, 0, __ATOMIC_RELAXED);
+		pt_progress_start(prog, total);
 	}
 	if (pt_retag(ck->c->pickle, ck->c->pickle_len, &ck->torch, locs,
 		     ck->c->format == PT_FORMAT_LEGACY, &job->pk, &job->pklen, err) < 0)
@@ -308,7 +307,7 @@ out_free:
 	return NULL;
 }
 
-int pt_save_run(struct pt_save_job *job, struct pt_save_progress *prog, struct pt_error *err)
+int pt_save_run(struct pt_save_job *job, struct pt_progress *prog, struct pt_error *err)
 {
 	if (write_records(job->ck, job->fd, job->prefix, job->pk, job->pklen, &job->opts, prog,
 			  err) < 0)
@@ -334,7 +333,7 @@ void pt_save_free(struct pt_save_job *job)
 }
 
 int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
-		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
+		       const struct pt_save_opts *opts, struct pt_progress *prog,
 		       struct pt_error *err)
 {
 	struct pt_save_job *job = pt_save_begin(ck, path, locs, opts, prog, err);

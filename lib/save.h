@@ -8,11 +8,8 @@
 
 #include "checkpoint.h"
 #include "error.h"
+#include "progress.h"
 
-/* Progress of a save in storage bytes, updated with atomic stores as they are written. */
-struct pt_save_progress {
-	uint64_t done, total; /* bytes */
-};
 
 struct pt_save_opts {
 	uint64_t zip64_above; /* 0: torch's 4 GiB rule; tests force ZIP64 with 1 */
@@ -34,10 +31,11 @@ struct pt_save_opts {
  * folder, device, FIFO or socket is never replaced. A folder where no file
  * can be made fails with its errno (EROFS, EACCES; ENOTSUP for a filesystem
  * that makes no files). prog
- * (may be NULL) is updated as bytes are written. Returns 0 or -1 with err.
+ * (may be NULL) is started with the storage bytes as its total and updated
+ * as they are written (progress.h). Returns 0 or -1 with err.
  */
 int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *const *locs,
-		       const struct pt_save_opts *opts, struct pt_save_progress *prog,
+		       const struct pt_save_opts *opts, struct pt_progress *prog,
 		       struct pt_error *err);
 
 /*
@@ -51,8 +49,8 @@ int pt_checkpoint_save(struct pt_checkpoint *ck, const char *path, const char *c
 struct pt_save_job;
 struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 				  const char *const *locs, const struct pt_save_opts *opts,
-				  struct pt_save_progress *prog, struct pt_error *err);
-int pt_save_run(struct pt_save_job *job, struct pt_save_progress *prog, struct pt_error *err);
+				  struct pt_progress *prog, struct pt_error *err);
+int pt_save_run(struct pt_save_job *job, struct pt_progress *prog, struct pt_error *err);
 void pt_save_free(struct pt_save_job *job);
 
 #endif

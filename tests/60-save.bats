@@ -183,7 +183,7 @@ wait_running() {
 	saver=$!
 	wait_running
 	run grep '^save: running' "$MNT/.ptfs/control"
-	assert_output --regexp "^save: running $OUT/big1.pt [0-9]+/805306368 bytes \([0-9]+%\)$"
+	assert_output --regexp "^save: running $OUT/big1.pt [0-9]+/805306368 bytes \([0-9]+%\)( [0-9.]+ [KMGTPE]?i?B/s(, [0-9]+ (s|min [0-9]+ s|h [0-9]+ min) left)?)?$"
 	run ctl "save $OUT/big2.pt"
 	assert_output --partial "Device or resource busy"
 	ctl "map_location cpu"

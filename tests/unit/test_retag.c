@@ -643,7 +643,7 @@ static void check_same_tensors(const struct pt_checkpoint *a, const struct pt_ch
 static void save_case(const char *fixtures, const char *name, const char *tag, uint64_t zip64_above)
 {
 	struct pt_save_opts opts = { .zip64_above = zip64_above };
-	struct pt_save_progress prog = { 0 };
+	struct pt_progress prog = { 0 };
 	struct pt_checkpoint *ck, *ck2;
 	struct pt_error err = { 0 };
 	char src[4096], dst[128];
