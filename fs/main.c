@@ -107,7 +107,7 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s [options] CHECKPOINT MOUNTPOINT\n"
-		"       %s ls|cat|info|scan|convert ... (see %s COMMAND --help)\n"
+		"       %s ls|cat|info|scan|convert|diff ... (see %s COMMAND --help)\n"
 		"\n"
 		"Mounts a PyTorch checkpoint (torch.save zip or legacy format) read-only:\n"
 		"its object tree as directories, each tensor as a file of raw bytes, with\n"
@@ -128,9 +128,6 @@ static void usage(FILE *f, const char *prog)
 		"                           call, without mounting; exit 0 clean, 1 unknown\n"
 		"                           globals, 2 dangerous ones, 3 unreadable (damaged,\n"
 		"                           or not a pickle or checkpoint)\n"
-		"    diff [-q] [--rtol R] [--atol A] A B\n"
-		"                           compare two checkpoints without mounting; exit 0\n"
-		"                           equal, 1 different, 2 trouble (ptfs diff --help)\n"
 		"    -h, --help             print this help\n"
 		"    -V, --version          print the version\n"
 		"\n"
@@ -142,6 +139,9 @@ static void usage(FILE *f, const char *prog)
 		"    scan FILE...               the same as --scan\n"
 		"    convert [-o map_location=RULE]... SRC DST\n"
 		"                               write SRC with its storages retagged, atomically\n"
+		"    diff [-q] [--rtol R] [--atol A] [--equal-nan] A B\n"
+		"                               compare two checkpoints: keys, metadata, values;\n"
+		"                               exit 0 equal, 1 different, 2 trouble (docs/diff.md)\n"
 		"A checkpoint named like a command mounts as ./NAME.\n"
 		"\n"
 		"FUSE options:\n"

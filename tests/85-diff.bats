@@ -247,5 +247,5 @@ PY
 	assert_success
 	assert_line --index 0 "usage: ptfs diff [-q] [--rtol R] [--atol A] [--equal-nan] A B"
 	run "$PTFS" --help
-	assert_output --partial "    diff [-q] [--rtol R] [--atol A] A B"
+	assert_output --partial "    diff [-q] [--rtol R] [--atol A] [--equal-nan] A B"
 }
