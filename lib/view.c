@@ -67,6 +67,7 @@ struct plan {
 	int dim[MAXD];                    /* the box dimension of each footprint one */
 	uint64_t ext[MAXD], stride[MAXD]; /* footprint dimensions, largest stride first */
 	uint64_t npre, span;              /* pieces, elements per piece */
+	uint64_t pitch;                   /* elements from piece to piece in the staging buffer */
 	double cost;
 };
 
@@ -89,6 +90,12 @@ void pt_view_close(struct pt_view *v)
 	pt_pages_free(v->out, v->budget);
 	pt_pages_free(v->stage, v->budget);
 	free(v);
+}
+
+void pt_view_range(const struct pt_view *v, uint64_t *lo, uint64_t *hi)
+{
+	*lo = v->t ? v->lo : 0;
+	*hi = v->t ? v->hi : 0;
 }
 
 uint64_t pt_view_preads(const struct pt_view *v)
@@ -166,7 +173,7 @@ static void chunk_at(const struct geom *g, uint64_t e, size_t cb, struct chunk *
 /* The cheapest way to read c's footprint into cap staging bytes. */
 static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan *pl)
 {
-	uint64_t span[MAXD + 1], npre = 1, bytes;
+	uint64_t span[MAXD + 1], npre = 1, bytes, pitch;
 	int i, j, L;
 
 	pl->nf = 0;
@@ -193,10 +200,18 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan 
 		if (__builtin_mul_overflow(npre, span[L], &bytes) ||
 		    __builtin_mul_overflow(bytes, (uint64_t)es, &bytes) || bytes > cap)
 			continue;
+		/*
+		 * 64 bytes between pieces of 256 or more where they fit: a
+		 * power-of-two pitch maps a column of them to few cache sets
+		 */
+		pitch = span[L];
+		if (L > 0 && span[L] * es >= 256 && bytes + npre * 64 <= cap)
+			pitch += 64 / es;
 		if (pl->level < 0 || (double)npre * PT_VIEW_PREAD_COST + (double)bytes < pl->cost) {
 			pl->level = L;
 			pl->npre = npre;
 			pl->span = span[L];
+			pl->pitch = pitch;
 			pl->cost = (double)npre * PT_VIEW_PREAD_COST + (double)bytes;
 		}
 	}
@@ -345,7 +360,7 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 		if (k >= pl->level) {
 			bs[pl->dim[k]] = pl->stride[k];
 		} else {
-			bs[pl->dim[k]] = pl->span * inner;
+			bs[pl->dim[k]] = pl->pitch * inner;
 			inner *= pl->ext[k];
 		}
 	}
@@ -358,7 +373,7 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 		plen = (size_t)(c->count * es);
 	memset(idx, 0, sizeof(idx));
 	for (;;) {
-		unsigned char *dst = (direct ? v->out : v->stage) + piece * pl->span * es;
+		unsigned char *dst = (direct ? v->out : v->stage) + piece * pl->pitch * es;
 
 		v->preads++;
 		if (pt_source_read(src, dst, plen, s->data_offset + sidx * es, s->key, err) < 0)
@@ -419,6 +434,10 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 		if (cb <= MIN_CHUNK || cb / 2 < g.es)
 			break;
 	}
+	if (best_pl.level < 0 || best_c.count == 0) /* cannot happen: one element always fits */
+		return pt_error_set(err, PT_ERR_IO, "no plan for byte %llu",
+				    (unsigned long long)off),
+		       NULL;
 	v->swap = swap;
 	if (fill(v, src, t, &best_c, &best_pl, g.es, err) < 0)
 		return NULL;

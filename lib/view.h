@@ -66,6 +66,9 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 int64_t pt_view_read(struct pt_view *v, struct pt_source *src, const struct pt_tensor *t,
 		     unsigned swap, void *buf, size_t size, uint64_t off, struct pt_error *err);
 
+/* Sets [*lo, *hi) to the content bytes v holds (empty when none). */
+void pt_view_range(const struct pt_view *v, uint64_t *lo, uint64_t *hi);
+
 /* preads v has issued since it was opened (for tests and the bench). */
 uint64_t pt_view_preads(const struct pt_view *v);
 
