@@ -3,13 +3,15 @@
  *
  * A tensor that cannot be spliced (a view, or any tensor of a big-endian
  * file) is read through one of PTFS_VIEW_SLOTS readers (view.h), each
- * holding one gathered chunk of at most PT_VIEW_BUDGET bytes and a staging
- * buffer as big: 16 MiB a slot, 64 MiB for the four at most, however many
- * files are open; a slot's buffers are mapped on its first use, so one
- * reader at a time costs 16 MiB. The kernel reads a file in 128 KiB-1 MiB
+ * holding one gathered chunk (7 MiB, behind a 1 MiB tail of the one before)
+ * and a staging buffer: PT_VIEW_BUDGET (8 MiB) each, 16 MiB a slot, 64 MiB
+ * for the four at most, however many files are open; a slot's buffers are
+ * mapped on its first use, so one reader at a time costs 16 MiB. The kernel reads a file in 128 KiB-1 MiB
  * requests, so a chunk serves many requests before the next is made.
  *
- * A request takes the slot that holds its bytes; else the slot its tensor
+ * A request takes the slot that holds its bytes (its chunk, or the end of
+ * the chunk before, which the kernel's readahead sometimes asks for late);
+ * else the slot its tensor
  * just read past (a reader moving on to its next chunk, which then costs no
  * new memory); else one holding the last chunk of its tensor (a reader
  * that finished: `cat a b c` uses one slot); else the least recently used
@@ -46,7 +48,7 @@ static struct ptfs_view_slot *slot_take(struct ptfs *fs, const struct pt_tensor 
 				continue;
 			if (s->busy)
 				wait = true;
-			else if (off >= s->lo && off < s->hi)
+			else if (s->v && pt_view_holds(s->v, t, off))
 				pick = s;
 			else if (!pick && s->hi <= off && off - s->hi < PT_VIEW_BUDGET)
 				pick = s;

@@ -25,6 +25,12 @@
  * innermost dimension and the dimension that is densest in the staging
  * buffer, specialised per element size. A box whose footprint is dense and
  * in output order is read straight into the output.
+ *
+ * The kernel's readahead sends requests out of order now and then: one
+ * for the end of a chunk after the first of the next. A reader moving on
+ * keeps the last PT_VIEW_TAIL bytes of the chunk it leaves in front of the
+ * new one (out holds both: chunks are budget - PT_VIEW_TAIL), so such a
+ * request does not gather that chunk a second time.
  */
 #include "view.h"
 
@@ -43,6 +49,14 @@ struct pt_view {
 	const struct pt_tensor *t;  /* whose chunk out holds, or NULL */
 	unsigned swap;
 	uint64_t lo, hi;            /* the content bytes held */
+	/*
+	 * out holds tailcap bytes, then the chunk: the last bytes of the chunk
+	 * before are kept in front of it, for late requests
+	 */
+	size_t tailcap;
+	const struct pt_tensor *tail_t;
+	unsigned tail_swap;
+	uint64_t tail_lo, tail_hi;
 	uint64_t preads;
 };
 
@@ -80,6 +94,7 @@ struct pt_view *pt_view_open(size_t budget)
 	if (budget < MIN_CHUNK)
 		budget = MIN_CHUNK;
 	v->budget = (budget + MIN_CHUNK - 1) / MIN_CHUNK * MIN_CHUNK;
+	v->tailcap = v->budget >= 4 * PT_VIEW_TAIL ? PT_VIEW_TAIL : 0;
 	return v;
 }
 
@@ -96,6 +111,12 @@ void pt_view_range(const struct pt_view *v, uint64_t *lo, uint64_t *hi)
 {
 	*lo = v->t ? v->lo : 0;
 	*hi = v->t ? v->hi : 0;
+}
+
+bool pt_view_holds(const struct pt_view *v, const struct pt_tensor *t, uint64_t off)
+{
+	return (v->t == t && off >= v->lo && off < v->hi) ||
+	       (v->tail_t == t && off >= v->tail_lo && off < v->tail_hi);
 }
 
 uint64_t pt_view_preads(const struct pt_view *v)
@@ -373,7 +394,7 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 		plen = (size_t)(c->count * es);
 	memset(idx, 0, sizeof(idx));
 	for (;;) {
-		unsigned char *dst = (direct ? v->out : v->stage) + piece * pl->pitch * es;
+		unsigned char *dst = (direct ? v->out + v->tailcap : v->stage) + piece * pl->pitch * es;
 
 		v->preads++;
 		if (pt_source_read(src, dst, plen, s->data_offset + sidx * es, s->key, err) < 0)
@@ -390,9 +411,9 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 			break;
 	}
 	if (!direct)
-		gather(v->out, v->stage, c->nd, c->ext, bs, es);
+		gather(v->out + v->tailcap, v->stage, c->nd, c->ext, bs, es);
 	if (v->swap > 1)
-		swap_units(v->out, (size_t)(c->count * es), v->swap);
+		swap_units(v->out + v->tailcap, (size_t)(c->count * es), v->swap);
 	return 0;
 }
 
@@ -408,6 +429,21 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 
 	if (v->t == t && v->swap == swap && off >= v->lo && off < v->hi)
 		goto out_held;
+	if (v->tail_t == t && v->tail_swap == swap && off >= v->tail_lo && off < v->tail_hi) {
+		*len = (size_t)(v->tail_hi - off);
+		if (v->t == t && v->swap == swap && v->lo == v->tail_hi) /* and the chunk after it */
+			*len += (size_t)(v->hi - v->lo);
+		return v->out + v->tailcap - (v->tail_hi - off);
+	}
+	if (v->t == t && v->swap == swap && off >= v->hi && v->tailcap) { /* moving on */
+		size_t n = v->hi - v->lo < v->tailcap ? (size_t)(v->hi - v->lo) : v->tailcap;
+
+		memcpy(v->out + v->tailcap - n, v->out + v->tailcap + (v->hi - v->lo - n), n);
+		v->tail_t = t;
+		v->tail_swap = swap;
+		v->tail_lo = v->hi - n;
+		v->tail_hi = v->hi;
+	}
 	v->t = NULL;
 	if (!t->storage || off >= t->nbytes)
 		return pt_error_set(err, PT_ERR_IO, "no content at byte %llu",
@@ -420,13 +456,13 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 	if (!v->out || !v->stage)
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
 	geom_make(t, &g);
-	for (cb = v->budget;; cb /= 2) {
+	for (cb = v->budget - v->tailcap;; cb /= 2) {
 		double per;
 
 		chunk_at(&g, off / g.es, cb, &c);
 		plan_make(&c, g.es, v->budget, &pl);
 		per = pl.level < 0 ? 0 : (pl.cost + (double)(c.count * g.es)) / (double)(c.count * g.es);
-		if (pl.level >= 0 && (cb == v->budget || per < best)) {
+		if (pl.level >= 0 && (cb == v->budget - v->tailcap || per < best)) {
 			best = per;
 			best_c = c;
 			best_pl = pl;
@@ -446,7 +482,7 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 	v->hi = (best_c.first + best_c.count) * g.es;
 out_held:
 	*len = (size_t)(v->hi - off);
-	return v->out + (off - v->lo);
+	return v->out + v->tailcap + (off - v->lo);
 }
 
 int64_t pt_view_read(struct pt_view *v, struct pt_source *src, const struct pt_tensor *t,

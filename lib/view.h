@@ -12,13 +12,16 @@
  * chunk stays cached, so the kernel's sequential 128 KiB-1 MiB requests
  * are served from it until the reading moves past it.
  *
- * Memory: a struct pt_view holds at most 2 x budget bytes (the gathered
- * chunk and the staging buffer), allocated on first use and kept until
- * pt_view_close; PT_VIEW_BUDGET (8 MiB) makes 16 MiB per reader.
+ * Memory: a struct pt_view holds at most 2 x budget bytes, allocated on
+ * first use and kept until pt_view_close: the gathered chunk with, in front
+ * of it, the last PT_VIEW_TAIL (1 MiB) of the chunk before (for requests
+ * that come late; budgets under 4 MiB keep none), and the staging buffer.
+ * PT_VIEW_BUDGET (8 MiB) makes 16 MiB a reader.
  */
 #ifndef PT_VIEW_H
 #define PT_VIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,12 +31,13 @@
 
 #define PT_VIEW_BUDGET     ((size_t)8 << 20)
 #define PT_VIEW_PREAD_COST 4096
+#define PT_VIEW_TAIL       ((size_t)1 << 20)
 
 struct pt_view;
 
 /*
  * Returns an empty reader whose chunks hold at most budget bytes of output
- * (rounded up to 64 KiB); NULL when out of memory. Its buffers come on first
+ * (rounded up to 64 KiB; less the tail from 4 MiB up); NULL when out of memory. Its buffers come on first
  * use. Free with pt_view_close. One pt_view serves one thread at a time:
  * the caller serialises calls on it.
  */
@@ -68,6 +72,9 @@ int64_t pt_view_read(struct pt_view *v, struct pt_source *src, const struct pt_t
 
 /* Sets [*lo, *hi) to the content bytes v holds (empty when none). */
 void pt_view_range(const struct pt_view *v, uint64_t *lo, uint64_t *hi);
+
+/* Whether v holds content byte off of t (its chunk, or the tail it kept). */
+bool pt_view_holds(const struct pt_view *v, const struct pt_tensor *t, uint64_t off);
 
 /* preads v has issued since it was opened (for tests and the bench). */
 uint64_t pt_view_preads(const struct pt_view *v);

@@ -227,7 +227,7 @@ static int check_reads(struct tcase *c, struct pt_view *v)
 
 static void test_random(int rounds, bool big)
 {
-	static const size_t budgets[] = { 1, 64 << 10, 200 << 10, 1 << 20 };
+	static const size_t budgets[] = { 1, 64 << 10, 200 << 10, 1 << 20, 4 << 20 };
 	int r, bad = 0;
 
 	for (r = 0; r < rounds; r++) {
@@ -235,7 +235,7 @@ static void test_random(int rounds, bool big)
 		struct pt_view *v;
 
 		make_case(&c, big);
-		v = pt_view_open(budgets[rnd(4)]);
+		v = pt_view_open(budgets[big ? rnd(5) : rnd(4)]);
 		bad += check_reads(&c, v);
 		pt_view_close(v);
 		free_case(&c);
@@ -306,9 +306,9 @@ static void test_preads(void)
 	make_2d(&c, 512, 512, true);
 	CHECK_INT(read_all(&c, PT_VIEW_BUDGET, 128 << 10, &bad), 1);
 	free_case(&c);
-	/* 16 MiB transposed: pieces of one 4 KiB run per storage row and chunk */
+	/* 16 MiB transposed: 7 MiB chunks, one run per storage row and chunk */
 	make_2d(&c, 2048, 2048, true);
-	CHECK(read_all(&c, PT_VIEW_BUDGET, 1 << 20, &bad) <= 2 * 2048);
+	CHECK(read_all(&c, PT_VIEW_BUDGET, 1 << 20, &bad) <= 3 * 2048);
 	free_case(&c);
 	/* a step-2 slice reads half-budget chunks whole */
 	make_2d(&c, 1024, 2048, false);
@@ -321,6 +321,42 @@ static void test_preads(void)
 	CHECK(read_all(&c, PT_VIEW_BUDGET, 128 << 10, &bad) <= 2);
 	free_case(&c);
 	CHECK_INT(bad, 0);
+}
+
+/*
+ * A request that comes late, for the end of the chunk before: served from
+ * the tail kept in front of the new chunk, tail and chunk as one run.
+ */
+static void test_tail(void)
+{
+	struct tcase c;
+	struct pt_view *v = pt_view_open(PT_VIEW_BUDGET);
+	struct pt_error err;
+	const unsigned char *p;
+	uint64_t edge = PT_VIEW_BUDGET - PT_VIEW_TAIL, n0;
+	size_t len = 0;
+	unsigned char *buf = malloc(600 << 10);
+
+	make_2d(&c, 2048, 2048, true);
+	CHECK(pt_view_get(v, &c.src.s, &c.t, 0, 0, &len, &err) != NULL);
+	CHECK_INT(len, edge);
+	CHECK(pt_view_get(v, &c.src.s, &c.t, 0, edge, &len, &err) != NULL);
+	n0 = pt_view_preads(v);
+	CHECK(pt_view_holds(v, &c.t, edge - (300 << 10)));
+	CHECK(!pt_view_holds(v, &c.t, edge - PT_VIEW_TAIL - 1));
+	p = pt_view_get(v, &c.src.s, &c.t, 0, edge - (300 << 10), &len, &err);
+	CHECK(p && len == (300 << 10) + edge && memcmp(p, c.want + edge - (300 << 10), len) == 0);
+	CHECK_INT(pt_view_read(v, &c.src.s, &c.t, 0, buf, 600 << 10, edge - (300 << 10), &err),
+		  600 << 10);
+	CHECK(memcmp(buf, c.want + edge - (300 << 10), 600 << 10) == 0);
+	CHECK_INT(pt_view_preads(v), n0);
+	/* further back than the tail: gathered again, and right */
+	CHECK_INT(pt_view_read(v, &c.src.s, &c.t, 0, buf, 4096, 12345, &err), 4096);
+	CHECK(memcmp(buf, c.want + 12345, 4096) == 0);
+	CHECK(pt_view_preads(v) > n0);
+	pt_view_close(v);
+	free(buf);
+	free_case(&c);
 }
 
 /* A failing source: NULL with the error, and the reader holds nothing after. */
@@ -349,6 +385,7 @@ int main(void)
 	test_random(3000, false);
 	test_random(150, true);
 	test_preads();
+	test_tail();
 	test_error();
 	return check_report("test_gather");
 }
