@@ -36,12 +36,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "pages.h"
 
 #define MAXD      64
 #define MIN_CHUNK ((size_t)64 << 10)
 #define TILE      32
+#define PT_VIEW_BAND ((uint64_t)256 << 10)
 
 struct pt_view {
 	size_t budget;              /* output bytes per chunk; staging bytes */
@@ -239,16 +243,16 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan 
 }
 
 /*
- * The 2-D kernel: out[i1 * os1 + i0 * ES] = src[i1 * bs1 + i0 * bs0] for
- * i1 < n1, i0 < n0 (byte strides), in 32 x 32 tiles; rows when the source
- * row is contiguous or one repeated element.
+ * The 2-D kernel: out[i1 * os1 + i0 * os0] = src[i1 * bs1 + i0 * bs0] for
+ * i1 < n1, i0 < n0 (byte strides), in 32 x 32 tiles; rows when both rows
+ * are contiguous or the source is one repeated element.
  */
 #define KERNEL(NAME, ES)                                                                      \
 	static void NAME(unsigned char *out, const unsigned char *src, uint64_t n1, uint64_t n0, \
-			 size_t os1, size_t bs1, size_t bs0)                                    \
+			 size_t os1, size_t os0, size_t bs1, size_t bs0)                        \
 	{                                                                                       \
 		uint64_t a1, a0, i1, i0, z1, z0;                                                \
-		if (bs0 == (ES)) {                                                              \
+		if (bs0 == (ES) && os0 == (ES)) {                                               \
 			for (i1 = 0; i1 < n1; i1++)                                             \
 				memcpy(out + i1 * os1, src + i1 * bs1, n0 * (ES));              \
 			return;                                                                 \
@@ -256,7 +260,7 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan 
 		if (bs0 == 0) {                                                                 \
 			for (i1 = 0; i1 < n1; i1++)                                             \
 				for (i0 = 0; i0 < n0; i0++)                                     \
-					memcpy(out + i1 * os1 + i0 * (ES), src + i1 * bs1, ES); \
+					memcpy(out + i1 * os1 + i0 * os0, src + i1 * bs1, ES);  \
 			return;                                                                 \
 		}                                                                               \
 		for (a1 = 0; a1 < n1; a1 += TILE)                                               \
@@ -265,19 +269,66 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan 
 				z0 = a0 + TILE < n0 ? a0 + TILE : n0;                           \
 				for (i1 = a1; i1 < z1; i1++)                                    \
 					for (i0 = a0; i0 < z0; i0++)                            \
-						memcpy(out + i1 * os1 + i0 * (ES),              \
+						memcpy(out + i1 * os1 + i0 * os0,               \
 						       src + i1 * bs1 + i0 * bs0, ES);          \
 			}                                                                       \
 	}
 
 KERNEL(kernel1, 1)
 KERNEL(kernel2, 2)
-KERNEL(kernel4, 4)
+KERNEL(kernel4s, 4)
 KERNEL(kernel8, 8)
 KERNEL(kernel16, 16)
 
+#ifdef __SSE2__
+/* One 4 x 4 block of 4-byte elements: shuffles only, so the bits are kept. */
+static inline void block4x4(unsigned char *out, const unsigned char *src, size_t os1,
+			    size_t bs0)
+{
+	__m128 r0 = _mm_loadu_ps((const float *)src);
+	__m128 r1 = _mm_loadu_ps((const float *)(src + bs0));
+	__m128 r2 = _mm_loadu_ps((const float *)(src + 2 * bs0));
+	__m128 r3 = _mm_loadu_ps((const float *)(src + 3 * bs0));
+
+	_MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+	_mm_storeu_ps((float *)out, r0);
+	_mm_storeu_ps((float *)(out + os1), r1);
+	_mm_storeu_ps((float *)(out + 2 * os1), r2);
+	_mm_storeu_ps((float *)(out + 3 * os1), r3);
+}
+#endif
+
+/*
+ * 4-byte elements. A transpose (the source contiguous along i1, strided
+ * along i0) goes by 4 x 4 blocks in registers within each tile, the edges
+ * by the scalar kernel.
+ */
+static void kernel4(unsigned char *out, const unsigned char *src, uint64_t n1, uint64_t n0,
+		    size_t os1, size_t os0, size_t bs1, size_t bs0)
+{
+#ifdef __SSE2__
+	if (os0 == 4 && bs1 == 4 && bs0 != 4 && bs0 != 0 && n1 >= 4 && n0 >= 4) {
+		uint64_t m1 = n1 & ~(uint64_t)3, m0 = n0 & ~(uint64_t)3, a1, a0, i1, i0, z1, z0;
+
+		for (a1 = 0; a1 < m1; a1 += TILE)
+			for (a0 = 0; a0 < m0; a0 += TILE) {
+				z1 = a1 + TILE < m1 ? a1 + TILE : m1;
+				z0 = a0 + TILE < m0 ? a0 + TILE : m0;
+				for (i1 = a1; i1 < z1; i1 += 4)
+					for (i0 = a0; i0 < z0; i0 += 4)
+						block4x4(out + i1 * os1 + i0 * 4, src + i1 * 4 + i0 * bs0,
+							 os1, bs0);
+			}
+		kernel4s(out + m1 * os1, src + m1 * 4, n1 - m1, n0, os1, 4, bs1, bs0);
+		kernel4s(out + m0 * 4, src + m0 * bs0, m1, n0 - m0, os1, 4, bs1, bs0);
+		return;
+	}
+#endif
+	kernel4s(out, src, n1, n0, os1, os0, bs1, bs0);
+}
+
 typedef void kernel_fn(unsigned char *, const unsigned char *, uint64_t, uint64_t, size_t,
-		       size_t, size_t);
+		       size_t, size_t, size_t);
 
 static kernel_fn *kernel_for(size_t es)
 {
@@ -291,12 +342,13 @@ static kernel_fn *kernel_for(size_t es)
 }
 
 /*
- * out (dense, row-major over ext) from src with element strides bs. Size-1
- * dimensions are dropped and neighbours merged first; the kernel takes the
- * innermost dimension and the one with the smallest non-zero stride.
+ * out (element strides os) from src (element strides bs)
+ * over ext. Size-1 dimensions are dropped and neighbours merged first; the
+ * kernel takes the innermost dimension and the one with the smallest
+ * non-zero stride.
  */
 static void gather(unsigned char *out, const unsigned char *src, int nd, const uint64_t *ext0,
-		   const uint64_t *bs0, size_t es)
+		   const uint64_t *bs0, const uint64_t *os0, size_t es)
 {
 	uint64_t ext[MAXD], bs[MAXD], os[MAXD], idx[MAXD];
 	kernel_fn *k = kernel_for(es);
@@ -306,13 +358,15 @@ static void gather(unsigned char *out, const unsigned char *src, int nd, const u
 	for (i = 0; i < nd; i++) {
 		if (ext0[i] == 1)
 			continue;
-		if (n > 0 && bs[n - 1] == bs0[i] * ext0[i]) {
+		if (n > 0 && bs[n - 1] == bs0[i] * ext0[i] && os[n - 1] == os0[i] * ext0[i]) {
 			ext[n - 1] *= ext0[i];
 			bs[n - 1] = bs0[i];
+			os[n - 1] = os0[i];
 			continue;
 		}
 		ext[n] = ext0[i];
 		bs[n] = bs0[i];
+		os[n] = os0[i];
 		n++;
 	}
 	if (n == 0) {
@@ -320,8 +374,6 @@ static void gather(unsigned char *out, const unsigned char *src, int nd, const u
 		return;
 	}
 	last = n - 1;
-	for (i = last; i >= 0; i--)
-		os[i] = i == last ? 1 : os[i + 1] * ext[i + 1];
 	if (bs[last] > 1)
 		for (i = 0; i < last; i++)
 			if (bs[i] && (q < 0 || bs[i] < bs[q]))
@@ -329,13 +381,13 @@ static void gather(unsigned char *out, const unsigned char *src, int nd, const u
 	if (q < 0 && n > 1)
 		q = last - 1;
 	if (q < 0) {
-		k(out, src, 1, ext[last], 0, 0, bs[last] * es);
+		k(out, src, 1, ext[last], 0, os[last] * es, 0, bs[last] * es);
 		return;
 	}
 	memset(idx, 0, sizeof(idx));
 	for (;;) {
-		k(out + ooff * es, src + soff * es, ext[q], ext[last], os[q] * es, bs[q] * es,
-		  bs[last] * es);
+		k(out + ooff * es, src + soff * es, ext[q], ext[last], os[q] * es, os[last] * es,
+		  bs[q] * es, bs[last] * es);
 		for (i = last - 1; i >= 0; i--) {
 			if (i == q)
 				continue;
@@ -366,14 +418,48 @@ static void swap_units(unsigned char *p, size_t n, unsigned w)
 }
 
 /* Reads c's footprint as pl says and gathers it into v->out. */
+/* Reads pieces [p0, p0 + n) of the plan (in piece order) into v->stage. */
+static int read_pieces(struct pt_view *v, struct pt_source *src, const struct pt_storage *s,
+		       const struct chunk *c, const struct plan *pl, size_t es, uint64_t p0,
+		       uint64_t n, struct pt_error *err)
+{
+	uint64_t idx[MAXD], sidx = c->base, r = p0, i;
+	int k;
+
+	for (k = pl->level - 1; k >= 0; k--) { /* unravel p0 */
+		idx[k] = r % pl->ext[k];
+		r /= pl->ext[k];
+		sidx += idx[k] * pl->stride[k];
+	}
+	for (i = 0; i < n; i++) {
+		v->preads++;
+		if (pt_source_read(src, v->stage + i * pl->pitch * es, (size_t)(pl->span * es),
+				   s->data_offset + sidx * es, s->key, err) < 0)
+			return -1;
+		for (k = pl->level - 1; k >= 0; k--) {
+			sidx += pl->stride[k];
+			if (++idx[k] < pl->ext[k])
+				break;
+			sidx -= pl->ext[k] * pl->stride[k];
+			idx[k] = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reads c's footprint as pl says and gathers it into the chunk. With pieces,
+ * a band of the outermost footprint dimension at a time (PT_VIEW_BAND bytes
+ * of pieces): the gather finds them still in the cache.
+ */
 static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor *t,
 		const struct chunk *c, const struct plan *pl, size_t es, struct pt_error *err)
 {
 	const struct pt_storage *s = t->storage;
-	uint64_t bs[MAXD], idx[MAXD], dense = 1, sidx = c->base, piece = 0, inner = 1;
-	size_t plen = (size_t)(pl->span * es);
+	uint64_t bs[MAXD], os[MAXD], ext[MAXD], dense = 1, inner = 1, per, band, r0;
+	unsigned char *out = v->out + v->tailcap;
 	bool direct = pl->level == 0;
-	int i, k;
+	int i, k, d0;
 
 	for (i = 0; i < c->nd; i++)
 		bs[i] = 0;
@@ -388,32 +474,36 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 	for (i = c->nd - 1; i >= 0; i--) { /* a dense box in output order: no gather */
 		if (c->ext[i] > 1 && bs[i] != dense)
 			direct = false;
+		os[i] = dense;
+		ext[i] = c->ext[i];
 		dense *= c->ext[i];
 	}
-	if (direct)
-		plen = (size_t)(c->count * es);
-	memset(idx, 0, sizeof(idx));
-	for (;;) {
-		unsigned char *dst = (direct ? v->out + v->tailcap : v->stage) + piece * pl->pitch * es;
-
+	if (direct) {
 		v->preads++;
-		if (pt_source_read(src, dst, plen, s->data_offset + sidx * es, s->key, err) < 0)
+		if (pt_source_read(src, out, (size_t)(c->count * es),
+				   s->data_offset + c->base * es, s->key, err) < 0)
 			return -1;
-		piece++;
-		for (k = pl->level - 1; k >= 0; k--) {
-			sidx += pl->stride[k];
-			if (++idx[k] < pl->ext[k])
-				break;
-			sidx -= pl->ext[k] * pl->stride[k];
-			idx[k] = 0;
+	} else if (pl->level == 0) {
+		if (read_pieces(v, src, s, c, pl, es, 0, 1, err) < 0)
+			return -1;
+		gather(out, v->stage, c->nd, c->ext, bs, os, es);
+	} else {
+		d0 = pl->dim[0];
+		per = pl->npre / pl->ext[0]; /* pieces per index of the outermost */
+		band = PT_VIEW_BAND / (per * pl->pitch * es);
+		if (band == 0)
+			band = 1;
+		if (band < TILE && os[d0] == 1) /* thin bands of the output's rows: kernels too short */
+			band = pl->ext[0];
+		for (r0 = 0; r0 < pl->ext[0]; r0 += band) {
+			ext[d0] = band < pl->ext[0] - r0 ? band : pl->ext[0] - r0;
+			if (read_pieces(v, src, s, c, pl, es, r0 * per, ext[d0] * per, err) < 0)
+				return -1;
+			gather(out + r0 * os[d0] * es, v->stage, c->nd, ext, bs, os, es);
 		}
-		if (k < 0)
-			break;
 	}
-	if (!direct)
-		gather(v->out + v->tailcap, v->stage, c->nd, c->ext, bs, es);
 	if (v->swap > 1)
-		swap_units(v->out + v->tailcap, (size_t)(c->count * es), v->swap);
+		swap_units(out, (size_t)(c->count * es), v->swap);
 	return 0;
 }
 
