@@ -6,8 +6,8 @@
  * holding one gathered chunk (7 MiB, behind a 1 MiB tail of the one before)
  * and a staging buffer: PT_VIEW_BUDGET (8 MiB) each, 16 MiB a slot, 64 MiB
  * for the four at most, however many files are open; a slot's buffers are
- * mapped on its first use, so one reader at a time costs 16 MiB. The kernel reads a file in 128 KiB-1 MiB
- * requests, so a chunk serves many requests before the next is made.
+ * mapped on its first use, so one reader at a time costs 16 MiB. The kernel reads a file in 128
+ * KiB-1 MiB requests, so a chunk serves many requests before the next is made.
  *
  * A request takes the slot that holds its bytes (its chunk, or the end of
  * the chunk before, which the kernel's readahead sometimes asks for late);

@@ -23,8 +23,11 @@
  * layout outside) and the gather is a strided copy: loops over the outer
  * dimensions around a 2-D kernel, tiled 32 x 32, over the output's
  * innermost dimension and the dimension that is densest in the staging
- * buffer, specialised per element size. A box whose footprint is dense and
- * in output order is read straight into the output.
+ * buffer, specialised per element size (4-byte transposes by 4 x 4 SSE2
+ * register blocks). Pieces are read and gathered a band of the outermost
+ * footprint dimension (PT_VIEW_BAND bytes) at a time, so the gather finds
+ * them in the cache. A box whose footprint is dense and in output order is
+ * read straight into the output.
  *
  * The kernel's readahead sends requests out of order now and then: one
  * for the end of a chunk after the first of the next. A reader moving on
@@ -42,17 +45,17 @@
 
 #include "pages.h"
 
-#define MAXD      64
-#define MIN_CHUNK ((size_t)64 << 10)
-#define TILE      32
+#define MAXD	     64
+#define MIN_CHUNK    ((size_t)64 << 10)
+#define TILE	     32
 #define PT_VIEW_BAND ((uint64_t)256 << 10)
 
 struct pt_view {
-	size_t budget;              /* output bytes per chunk; staging bytes */
+	size_t budget;		    /* output bytes per chunk; staging bytes */
 	unsigned char *out, *stage; /* pages.h buffers of budget bytes, or NULL */
 	const struct pt_tensor *t;  /* whose chunk out holds, or NULL */
 	unsigned swap;
-	uint64_t lo, hi;            /* the content bytes held */
+	uint64_t lo, hi; /* the content bytes held */
 	/*
 	 * out holds tailcap bytes, then the chunk: the last bytes of the chunk
 	 * before are kept in front of it, for late requests
@@ -82,10 +85,10 @@ struct chunk {
 
 struct plan {
 	int nf, level;
-	int dim[MAXD];                    /* the box dimension of each footprint one */
+	int dim[MAXD];			  /* the box dimension of each footprint one */
 	uint64_t ext[MAXD], stride[MAXD]; /* footprint dimensions, largest stride first */
-	uint64_t npre, span;              /* pieces, elements per piece */
-	uint64_t pitch;                   /* elements from piece to piece in the staging buffer */
+	uint64_t npre, span;		  /* pieces, elements per piece */
+	uint64_t pitch;			  /* elements from piece to piece in the staging buffer */
 	double cost;
 };
 
@@ -247,31 +250,31 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan 
  * i1 < n1, i0 < n0 (byte strides), in 32 x 32 tiles; rows when both rows
  * are contiguous or the source is one repeated element.
  */
-#define KERNEL(NAME, ES)                                                                      \
-	static void NAME(unsigned char *out, const unsigned char *src, uint64_t n1, uint64_t n0, \
-			 size_t os1, size_t os0, size_t bs1, size_t bs0)                        \
-	{                                                                                       \
-		uint64_t a1, a0, i1, i0, z1, z0;                                                \
-		if (bs0 == (ES) && os0 == (ES)) {                                               \
-			for (i1 = 0; i1 < n1; i1++)                                             \
-				memcpy(out + i1 * os1, src + i1 * bs1, n0 * (ES));              \
-			return;                                                                 \
-		}                                                                               \
-		if (bs0 == 0) {                                                                 \
-			for (i1 = 0; i1 < n1; i1++)                                             \
-				for (i0 = 0; i0 < n0; i0++)                                     \
-					memcpy(out + i1 * os1 + i0 * os0, src + i1 * bs1, ES);  \
-			return;                                                                 \
-		}                                                                               \
-		for (a1 = 0; a1 < n1; a1 += TILE)                                               \
-			for (a0 = 0; a0 < n0; a0 += TILE) {                                     \
-				z1 = a1 + TILE < n1 ? a1 + TILE : n1;                           \
-				z0 = a0 + TILE < n0 ? a0 + TILE : n0;                           \
-				for (i1 = a1; i1 < z1; i1++)                                    \
-					for (i0 = a0; i0 < z0; i0++)                            \
-						memcpy(out + i1 * os1 + i0 * os0,               \
-						       src + i1 * bs1 + i0 * bs0, ES);          \
-			}                                                                       \
+#define KERNEL(NAME, ES)                                                                           \
+	static void NAME(unsigned char *out, const unsigned char *src, uint64_t n1, uint64_t n0,   \
+			 size_t os1, size_t os0, size_t bs1, size_t bs0)                           \
+	{                                                                                          \
+		uint64_t a1, a0, i1, i0, z1, z0;                                                   \
+		if (bs0 == (ES) && os0 == (ES)) {                                                  \
+			for (i1 = 0; i1 < n1; i1++)                                                \
+				memcpy(out + i1 * os1, src + i1 * bs1, n0 * (ES));                 \
+			return;                                                                    \
+		}                                                                                  \
+		if (bs0 == 0) {                                                                    \
+			for (i1 = 0; i1 < n1; i1++)                                                \
+				for (i0 = 0; i0 < n0; i0++)                                        \
+					memcpy(out + i1 * os1 + i0 * os0, src + i1 * bs1, ES);     \
+			return;                                                                    \
+		}                                                                                  \
+		for (a1 = 0; a1 < n1; a1 += TILE)                                                  \
+			for (a0 = 0; a0 < n0; a0 += TILE) {                                        \
+				z1 = a1 + TILE < n1 ? a1 + TILE : n1;                              \
+				z0 = a0 + TILE < n0 ? a0 + TILE : n0;                              \
+				for (i1 = a1; i1 < z1; i1++)                                       \
+					for (i0 = a0; i0 < z0; i0++)                               \
+						memcpy(out + i1 * os1 + i0 * os0,                  \
+						       src + i1 * bs1 + i0 * bs0, ES);             \
+			}                                                                          \
 	}
 
 KERNEL(kernel1, 1)
@@ -282,8 +285,7 @@ KERNEL(kernel16, 16)
 
 #ifdef __SSE2__
 /* One 4 x 4 block of 4-byte elements: shuffles only, so the bits are kept. */
-static inline void block4x4(unsigned char *out, const unsigned char *src, size_t os1,
-			    size_t bs0)
+static inline void block4x4(unsigned char *out, const unsigned char *src, size_t os1, size_t bs0)
 {
 	__m128 r0 = _mm_loadu_ps((const float *)src);
 	__m128 r1 = _mm_loadu_ps((const float *)(src + bs0));
@@ -316,8 +318,8 @@ static void kernel4(unsigned char *out, const unsigned char *src, uint64_t n1, u
 				z0 = a0 + TILE < m0 ? a0 + TILE : m0;
 				for (i1 = a1; i1 < z1; i1 += 4)
 					for (i0 = a0; i0 < z0; i0 += 4)
-						block4x4(out + i1 * os1 + i0 * 4, src + i1 * 4 + i0 * bs0,
-							 os1, bs0);
+						block4x4(out + i1 * os1 + i0 * 4,
+							 src + i1 * 4 + i0 * bs0, os1, bs0);
 			}
 		kernel4s(out + m1 * os1, src + m1 * 4, n1 - m1, n0, os1, 4, bs1, bs0);
 		kernel4s(out + m0 * 4, src + m0 * bs0, m1, n0 - m0, os1, 4, bs1, bs0);
@@ -327,8 +329,8 @@ static void kernel4(unsigned char *out, const unsigned char *src, uint64_t n1, u
 	kernel4s(out, src, n1, n0, os1, os0, bs1, bs0);
 }
 
-typedef void kernel_fn(unsigned char *, const unsigned char *, uint64_t, uint64_t, size_t,
-		       size_t, size_t, size_t);
+typedef void kernel_fn(unsigned char *, const unsigned char *, uint64_t, uint64_t, size_t, size_t,
+		       size_t, size_t);
 
 static kernel_fn *kernel_for(size_t es)
 {
@@ -480,8 +482,8 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 	}
 	if (direct) {
 		v->preads++;
-		if (pt_source_read(src, out, (size_t)(c->count * es),
-				   s->data_offset + c->base * es, s->key, err) < 0)
+		if (pt_source_read(src, out, (size_t)(c->count * es), s->data_offset + c->base * es,
+				   s->key, err) < 0)
 			return -1;
 	} else if (pl->level == 0) {
 		if (read_pieces(v, src, s, c, pl, es, 0, 1, err) < 0)
@@ -493,7 +495,8 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 		band = PT_VIEW_BAND / (per * pl->pitch * es);
 		if (band == 0)
 			band = 1;
-		if (band < TILE && os[d0] == 1) /* thin bands of the output's rows: kernels too short */
+		if (band < TILE &&
+		    os[d0] == 1) /* thin bands of the output's rows: kernels too short */
 			band = pl->ext[0];
 		for (r0 = 0; r0 < pl->ext[0]; r0 += band) {
 			ext[d0] = band < pl->ext[0] - r0 ? band : pl->ext[0] - r0;
@@ -512,8 +515,8 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 				 size_t *len, struct pt_error *err)
 {
 	struct geom g;
-	struct chunk c, best_c = { 0 };
-	struct plan pl, best_pl = { 0 };
+	struct chunk c, best_c = {0};
+	struct plan pl, best_pl = {0};
 	double best = 0;
 	size_t cb;
 
@@ -521,7 +524,8 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 		goto out_held;
 	if (v->tail_t == t && v->tail_swap == swap && off >= v->tail_lo && off < v->tail_hi) {
 		*len = (size_t)(v->tail_hi - off);
-		if (v->t == t && v->swap == swap && v->lo == v->tail_hi) /* and the chunk after it */
+		if (v->t == t && v->swap == swap &&
+		    v->lo == v->tail_hi) /* and the chunk after it */
 			*len += (size_t)(v->hi - v->lo);
 		return v->out + v->tailcap - (v->tail_hi - off);
 	}
@@ -551,7 +555,9 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 
 		chunk_at(&g, off / g.es, cb, &c);
 		plan_make(&c, g.es, v->budget, &pl);
-		per = pl.level < 0 ? 0 : (pl.cost + (double)(c.count * g.es)) / (double)(c.count * g.es);
+		per = pl.level < 0
+			  ? 0
+			  : (pl.cost + (double)(c.count * g.es)) / (double)(c.count * g.es);
 		if (pl.level >= 0 && (cb == v->budget - v->tailcap || per < best)) {
 			best = per;
 			best_c = c;

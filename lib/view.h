@@ -29,17 +29,17 @@
 #include "source.h"
 #include "torch.h"
 
-#define PT_VIEW_BUDGET     ((size_t)8 << 20)
+#define PT_VIEW_BUDGET	   ((size_t)8 << 20)
 #define PT_VIEW_PREAD_COST 4096
-#define PT_VIEW_TAIL       ((size_t)1 << 20)
+#define PT_VIEW_TAIL	   ((size_t)1 << 20)
 
 struct pt_view;
 
 /*
  * Returns an empty reader whose chunks hold at most budget bytes of output
- * (rounded up to 64 KiB; less the tail from 4 MiB up); NULL when out of memory. Its buffers come on first
- * use. Free with pt_view_close. One pt_view serves one thread at a time:
- * the caller serialises calls on it.
+ * (rounded up to 64 KiB; less the tail from 4 MiB up); NULL when out of memory. Its buffers come on
+ * first use. Free with pt_view_close. One pt_view serves one thread at a time: the caller
+ * serialises calls on it.
  */
 struct pt_view *pt_view_open(size_t budget);
 

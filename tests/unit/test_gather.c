@@ -38,7 +38,7 @@ static void mem_close(struct pt_source *s)
 	(void)s;
 }
 
-static const struct pt_source_ops mem_ops = { mem_pread, mem_close };
+static const struct pt_source_ops mem_ops = {mem_pread, mem_close};
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -75,7 +75,7 @@ struct tcase {
 static void reference(struct tcase *c)
 {
 	size_t es = pt_dtype_size(c->t.dtype);
-	int64_t idx[8] = { 0 };
+	int64_t idx[8] = {0};
 	uint64_t e, k;
 	int i;
 
@@ -107,7 +107,7 @@ static void reference(struct tcase *c)
  */
 static void make_case(struct tcase *c, bool big)
 {
-	static const size_t sizes[] = { 1, 2, 4, 8, 16 };
+	static const size_t sizes[] = {1, 2, 4, 8, 16};
 	size_t es = sizes[rnd(5)];
 	int nd = (int)rnd(big ? 5 : 6), i, perm[8];
 	uint64_t step[8], dense = 1, last, n = 1, total;
@@ -227,7 +227,7 @@ static int check_reads(struct tcase *c, struct pt_view *v)
 
 static void test_random(int rounds, bool big)
 {
-	static const size_t budgets[] = { 1, 64 << 10, 200 << 10, 1 << 20, 4 << 20 };
+	static const size_t budgets[] = {1, 64 << 10, 200 << 10, 1 << 20, 4 << 20};
 	int r, bad = 0;
 
 	for (r = 0; r < rounds; r++) {
