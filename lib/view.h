@@ -37,9 +37,9 @@ struct pt_view;
 
 /*
  * Returns an empty reader whose chunks hold at most budget bytes of output
- * (rounded up to 64 KiB; less the tail from 4 MiB up); NULL when out of memory. Its buffers come on
- * first use. Free with pt_view_close. One pt_view serves one thread at a time: the caller
- * serialises calls on it.
+ * (rounded up to 64 KiB; less the tail from 4 MiB up); NULL when out of
+ * memory. Its buffers come on first use. Free with pt_view_close. One
+ * pt_view serves one thread at a time: the caller serialises calls on it.
  */
 struct pt_view *pt_view_open(size_t budget);
 
@@ -54,7 +54,8 @@ void pt_view_close(struct pt_view *v);
  * element size, half of it for complex dtypes); 0 or 1 keeps the bytes.
  * Returns a pointer to byte off inside v's cache, valid until the next call
  * on v, and sets *len to the bytes held from there (at least 1); NULL with
- * err (PT_ERR_IO, PT_ERR_NOMEM) on failure, after which v holds nothing.
+ * err (PT_ERR_IO, PT_ERR_NOMEM) on failure, after which v holds no chunk
+ * (a tail it kept stays).
  * off must be below t->nbytes. The same chunk is not read twice while v
  * holds it.
  */
