@@ -424,6 +424,8 @@ int main(int argc, char *argv[])
 	}
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_cond_init(&fs.saved, NULL);
+	pthread_mutex_init(&fs.views_lock, NULL);
+	pthread_cond_init(&fs.views_free, NULL);
 	fs.rules = pt_rules_new(fs.ck, &err);
 	if (!fs.rules || ptfs_add_specials(&fs, fs.ck, &err) < 0) {
 		fprintf(stderr, "ptfs: %s\n", err.msg);
@@ -497,6 +499,7 @@ out_ck:
 	fs.se = NULL;
 	ptfs_control_free_all(&fs);
 	ptfs_free_retired(&fs);
+	ptfs_views_free(&fs);
 	free(fs.abspath);
 	pt_rules_free(fs.rules);
 	free(fs.last_error);

@@ -6,7 +6,7 @@
  * are kept between opens (keep_cache). Inode numbers are the tree's own
  * (the root is 1) and lookups need no reference counts: forget is a no-op.
  * Contiguous tensors are spliced straight from the checkpoint's descriptor;
- * views are gathered by the library into a buffer of the request's size.
+ * views are gathered by the library into a few cached chunks (views.c).
  */
 #include "ptfs.h"
 
@@ -405,9 +405,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct pt_node *n = node_ck(fs, ino, &ck);
 	struct pt_error err;
 	uint64_t total, src;
-	int64_t got;
 	int span;
-	char *buf;
 
 	(void)fi;
 	if (!n) {
@@ -452,18 +450,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 		return;
 	}
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pt_error_clear(&err);
-	got = pt_tensor_read(ck, n->u.tensor, buf, size, (uint64_t)off, &err);
-	if (got < 0)
-		fuse_reply_err(req, ptfs_errno(&err));
-	else
-		fuse_reply_buf(req, buf, (size_t)got);
-	free(buf);
+	ptfs_views_read(req, fs, ck, n->u.tensor, size, (uint64_t)off);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)

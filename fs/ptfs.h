@@ -21,6 +21,16 @@
 
 #define PTFS_VERSION "0.1.0"
 
+/* One of the daemon's view readers (views.c); lo, hi and t under views_lock. */
+#define PTFS_VIEW_SLOTS 4
+struct ptfs_view_slot {
+	struct pt_view *v;          /* made on first use */
+	const struct pt_tensor *t;  /* whose bytes [lo, hi) v holds, or NULL */
+	uint64_t lo, hi;
+	uint64_t used;              /* views_clock at the last take */
+	bool busy;                  /* a request is reading through v */
+};
+
 struct ptfs {
 	struct pt_checkpoint *ck; /* read with ptfs_ck(): `reload` replaces it */
 	const char *path; /* the checkpoint as given on the command line */
@@ -72,6 +82,12 @@ struct ptfs {
 	bool follow_running;
 	unsigned reloads;       /* made by the watcher, under lock */
 	char *follow_error;     /* its last failed reload, NULL after a good one; under lock */
+
+	/* views and big-endian tensors are gathered through these (views.c) */
+	pthread_mutex_t views_lock;
+	pthread_cond_t views_free; /* broadcast when a slot stops being busy */
+	struct ptfs_view_slot views[PTFS_VIEW_SLOTS];
+	uint64_t views_clock;
 };
 
 /* The files of .ptfs/; one with PTFS_HIDDEN is found by name but not listed. */
@@ -150,6 +166,16 @@ static inline struct pt_checkpoint *ptfs_ck(struct ptfs *fs)
  * Sets fs->control.
  */
 int ptfs_add_specials(struct ptfs *fs, struct pt_checkpoint *ck, struct pt_error *err);
+
+/*
+ * Replies to a read of size bytes (already cut at the end) at off of t,
+ * which cannot be spliced, from a view slot's gathered chunk.
+ */
+void ptfs_views_read(fuse_req_t req, struct ptfs *fs, struct pt_checkpoint *ck,
+		     const struct pt_tensor *t, size_t size, uint64_t off);
+
+/* Frees the slots' readers (at exit, when no request runs). */
+void ptfs_views_free(struct ptfs *fs);
 
 /* Frees what reloads replaced (at exit, when no request runs). */
 void ptfs_free_retired(struct ptfs *fs);

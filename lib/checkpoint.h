@@ -60,12 +60,27 @@ void pt_checkpoint_close(struct pt_checkpoint *ck);
 /*
  * Copies up to size bytes of the tensor's content (its elements in row-major
  * order, little-endian) starting at byte off into buf. Views are gathered
- * through a bounded window, never the whole storage. Returns the bytes
+ * by view.c in chunks of at most the request's size (8 MiB at most), never
+ * the whole storage; memory is freed before return. Returns the bytes
  * copied (0 at or past the end), or -1 with err (PT_ERR_IO, PT_ERR_STALE).
  * Thread-safe.
  */
 int64_t pt_tensor_read(const struct pt_checkpoint *ck, const struct pt_tensor *t, void *buf,
 		       size_t size, uint64_t off, struct pt_error *err);
+
+struct pt_view;
+
+/*
+ * Like pt_view_get (view.h) for t's content byte off, through the caller's
+ * reader v, which keeps the gathered chunk for the next call: locates the
+ * storage and swaps a big-endian file's elements. Returns a pointer into
+ * v valid until the next call on v, with *len bytes from off; NULL with
+ * err (PT_ERR_IO for a tensor without data or off past its end, PT_ERR_FORMAT
+ * for a bad local header, PT_ERR_NOMEM). Thread-safe for distinct v.
+ */
+const unsigned char *pt_tensor_gather(const struct pt_checkpoint *ck, const struct pt_tensor *t,
+				      struct pt_view *v, uint64_t off, size_t *len,
+				      struct pt_error *err);
 
 /*
  * For a tensor whose content is one little-endian run in the source: sets

@@ -13,7 +13,8 @@
 #
 # Sizes (environment): BIG_GIB=1 (the one-tensor checkpoint), MANY_GIB=10 and
 # MANY_N=20000 (mount + ls, MOUNT_RUNS=15 times), FIND_N=100000 (find + getfattr), SAVE_GIB=2 (16 tensors;
-# also the concurrent readers, and RSS with RSS_GIB=1 for the second data size).
+# also the concurrent readers, and RSS with RSS_GIB=1 for the second data size),
+# VIEWS_MIB=256 (scripts/bench-views.sh: cat of views of one storage beside its tensor).
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME's decimal point
 cd "$(dirname "$0")/.."
@@ -406,6 +407,10 @@ row "save (map_location cpu) of a $(fmt "$(calc "$ssize / 1073741824")" 1) GiB c
 umnt "$mnt"
 rm -f "$out" "$cpo"
 
+# ---- 8. views of a 256 MiB storage beside its contiguous tensor (scripts/bench-views.sh)
+mkdir -p "$work/views"
+while IFS= read -r r; do rows+=("$r"); done < <(BENCH_VIEWS_ROWS=1 RUNS="$RUNS" bash scripts/bench-views.sh "$work/views")
+
 # ---- the table ---------------------------------------------------------------------
 echo
 echo "| what | ptfs | baseline | ratio | target |"
@@ -418,7 +423,8 @@ echo "machine: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), $(free -g | a
 	"kernel $(uname -r), work dir $work on $fs; runs=$RUNS (medians), page cache warm;" \
 	"torch $($PY -c 'import torch; print(torch.__version__)') (Debian)"
 echo "ratios: throughput rows ptfs/baseline (higher is better); find rows ptfs time/baseline time (lower is better);" \
-	"mount row torch.load time / ptfs time; RSS rows RSS/target (< 1 meets it); save row cp time / save time"
+	"mount row torch.load time / ptfs time; RSS rows RSS/target (< 1 meets it); save row cp time / save time;" \
+	"view rows view MB/s / contiguous MB/s, each cat on a fresh mount"
 for n in "${notes[@]+"${notes[@]}"}"; do echo "note: $n"; done
 
 # ---- ptfs diff beside cmp (its own table) ------------------------------------------
