@@ -24,7 +24,7 @@ setup() {
 @test "ptfs --help lists the subcommands" {
 	run "$PTFS" --help
 	assert_success
-	assert_line --index 1 "       $PTFS ls|cat|info|scan|convert ... (see $PTFS COMMAND --help)"
+	assert_line --index 1 "       $PTFS ls|cat|info|scan|convert|diff ... (see $PTFS COMMAND --help)"
 	assert_output --partial "    convert [-o map_location=RULE]... SRC DST"
 	assert_output --partial "A checkpoint named like a command mounts as ./NAME."
 }
