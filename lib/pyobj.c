@@ -167,98 +167,13 @@ static double half_to_double(uint16_t h)
 	return h & 0x8000 ? -v : v;
 }
 
-/* x rounded to the nearest float16 (ties to even, as numpy converts). */
-static double half_round(double x)
-{
-	int e;
-	double q, r;
-
-	if (x == 0 || !isfinite(x))
-		return x;
-	frexp(x, &e); /* |x| in [2^(e-1), 2^e) */
-	q = ldexp(1, e - 1 - 10 < -24 ? -24 : e - 1 - 10);
-	r = x / q; /* exact, and below 2^12: adding 2^52 rounds it to an integer, ties to even */
-	r = copysign((fabs(r) + 0x1p52 - 0x1p52) * q, x);
-	return fabs(r) > 65504 ? copysign(INFINITY, x) : r;
-}
-
-static bool same_at(double x, double y, int bits)
-{
-	if (bits == 32)
-		return (float)x == (float)y;
-	if (bits == 16)
-		return half_round(x) == y;
-	return x == y;
-}
-
-/*
- * numpy's repr() of a float16/float32 value f: the shortest digits that
- * round back to f, positional from 1e-4 to 1e16 and scientific outside,
- * the threshold compared with the value itself (np.float32(1e-4) is just
- * below it, and prints 1e-04). float64 is CPython's repr (pt_repr_float).
- */
-static void float_repr(double f, int bits, char out[48])
-{
-	char tmp[48], digits[24], *e;
-	int prec, exp, nd = 0, i = 0, k;
-	double af = fabs(f);
-
-	if (bits == 64 || !isfinite(f)) {
-		pt_repr_float(f, out);
-		return;
-	}
-	for (prec = 1; prec < 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, f);
-		if (same_at(strtod(tmp, NULL), f, bits))
-			break;
-	}
-	e = strchr(tmp, 'e');
-	exp = atoi(e + 1);
-	for (k = 0; tmp + k < e; k++)
-		if (tmp[k] >= '0' && tmp[k] <= '9')
-			digits[nd++] = tmp[k];
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	if (signbit(f))
-		out[i++] = '-';
-	if (af != 0 && (af < 1e-4 || af >= 1e16)) {
-		out[i++] = digits[0];
-		if (nd > 1) {
-			out[i++] = '.';
-			memcpy(out + i, digits + 1, (size_t)nd - 1);
-			i += nd - 1;
-		}
-		snprintf(out + i, 48 - (size_t)i, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
-		return;
-	}
-	if (exp < 0) {
-		out[i++] = '0';
-		out[i++] = '.';
-		for (k = 0; k < -exp - 1; k++)
-			out[i++] = '0';
-		memcpy(out + i, digits, (size_t)nd);
-		i += nd;
-	} else {
-		for (k = 0; k <= exp; k++)
-			out[i++] = k < nd ? digits[k] : '0';
-		out[i++] = '.';
-		if (nd > exp + 1) {
-			memcpy(out + i, digits + exp + 1, (size_t)(nd - exp - 1));
-			i += nd - exp - 1;
-		} else {
-			out[i++] = '0';
-		}
-	}
-	out[i] = '\0';
-}
-
 /* One part of a complex repr: no ".0" on whole numbers ("(1+2j)"), a sign when asked. */
 static void complex_part(double f, int bits, bool sign, char *out)
 {
 	char r[48];
 	size_t n;
 
-	float_repr(f, bits, r);
+	pt_repr_float_bits(f, bits, r);
 	if (isnan(f))
 		strcpy(r, "nan"); /* CPython and numpy print nan unsigned, then "+" */
 	n = strlen(r);
@@ -374,7 +289,7 @@ static char *element_repr(struct pt_arena *a, const unsigned char *p, const stru
 			snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
 		return cat(a, err, num, NULL);
 	case 'f':
-		float_repr(load_float(p, dt->size), (int)dt->size * 8, num);
+		pt_repr_float_bits(load_float(p, dt->size), (int)dt->size * 8, num);
 		return cat(a, err, num, NULL);
 	case 'c':
 		return complex_repr(a, load_float(p, dt->size / 2),

@@ -53,12 +53,44 @@ static void sb_str(struct sbuf *b, const char *s)
 	sb_add(b, s, strlen(s));
 }
 
-/* CPython's float_repr_style 'short' with repr's 'r' mode. */
-void pt_repr_float(double f, char out[40])
+/* x rounded to the nearest float16 (ties to even, as numpy converts). */
+static double half_round(double x)
 {
-	char tmp[40], digits[20];
-	int prec, exp, nd = 0, i;
-	char *e;
+	int e;
+	double q, r;
+
+	if (x == 0 || !isfinite(x))
+		return x;
+	frexp(x, &e); /* |x| in [2^(e-1), 2^e) */
+	q = ldexp(1, e - 1 - 10 < -24 ? -24 : e - 1 - 10);
+	r = x / q; /* exact, and below 2^12: adding 2^52 rounds it to an integer, ties to even */
+	r = copysign((fabs(r) + 0x1p52 - 0x1p52) * q, x);
+	return fabs(r) > 65504 ? copysign(INFINITY, x) : r;
+}
+
+/* Whether x and y are the same value at the precision of bits (16, 32 or 64). */
+static bool same_at(double x, double y, int bits)
+{
+	if (bits == 32)
+		return (float)x == (float)y;
+	if (bits == 16)
+		return half_round(x) == y;
+	return x == y;
+}
+
+/*
+ * The shortest digits that read back as f at the precision of bits,
+ * positional or scientific: CPython's float_repr_style 'short' with repr's
+ * 'r' mode for 64 (scientific from decimal exponent -5 and 16 up), numpy's
+ * for 16 and 32 (scientific when the value itself is below 1e-4 or from
+ * 1e16: np.float32(1e-4) is just below it and prints 1e-04).
+ */
+void pt_repr_float_bits(double f, int bits, char out[48])
+{
+	char tmp[48], digits[24], *e;
+	int prec, exp, nd = 0, i = 0, k;
+	double af = fabs(f);
+	bool sci;
 
 	if (isnan(f)) {
 		strcpy(out, "nan");
@@ -70,40 +102,39 @@ void pt_repr_float(double f, char out[40])
 	}
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, f);
-		if (strtod(tmp, NULL) == f)
+		if (same_at(strtod(tmp, NULL), f, bits))
 			break;
 	}
 	/* tmp is [-]d[.ddd]e[+-]XX */
 	e = strchr(tmp, 'e');
 	exp = atoi(e + 1);
-	for (i = 0; tmp + i < e; i++)
-		if (tmp[i] >= '0' && tmp[i] <= '9')
-			digits[nd++] = tmp[i];
+	for (k = 0; tmp + k < e; k++)
+		if (tmp[k] >= '0' && tmp[k] <= '9')
+			digits[nd++] = tmp[k];
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
-	digits[nd] = '\0';
-	i = 0;
 	if (signbit(f))
 		out[i++] = '-';
-	if (exp < -4 || exp >= 16) {
+	sci = bits == 64 ? exp < -4 || exp >= 16 : af != 0 && (af < 1e-4 || af >= 1e16);
+	if (sci) {
 		out[i++] = digits[0];
 		if (nd > 1) {
 			out[i++] = '.';
 			memcpy(out + i, digits + 1, (size_t)nd - 1);
 			i += nd - 1;
 		}
-		snprintf(out + i, 40 - (size_t)i, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		snprintf(out + i, 48 - (size_t)i, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
 		return;
 	}
 	if (exp < 0) {
 		out[i++] = '0';
 		out[i++] = '.';
-		for (int z = 0; z < -exp - 1; z++)
+		for (k = 0; k < -exp - 1; k++)
 			out[i++] = '0';
 		memcpy(out + i, digits, (size_t)nd);
 		i += nd;
 	} else {
-		for (int k = 0; k <= exp; k++)
+		for (k = 0; k <= exp; k++)
 			out[i++] = k < nd ? digits[k] : '0';
 		out[i++] = '.';
 		if (nd > exp + 1) {
@@ -114,6 +145,14 @@ void pt_repr_float(double f, char out[40])
 		}
 	}
 	out[i] = '\0';
+}
+
+void pt_repr_float(double f, char out[40])
+{
+	char r[48];
+
+	pt_repr_float_bits(f, 64, r);
+	memcpy(out, r, strlen(r) + 1); /* at most "-1.2345678901234567e-308": 24 bytes */
 }
 
 /* Decimal text of a little-endian two's complement integer of n bytes. */

@@ -185,6 +185,13 @@ bool pt_str_printable(const char *s, size_t n);
 /* CPython's repr() of a float: "0.1", "1e-05", "inf". */
 void pt_repr_float(double f, char out[40]);
 
+/*
+ * The repr() of f at the precision of bits: 64 as pt_repr_float, 32 and 16
+ * as numpy prints np.float32 and np.float16 (the shortest digits that read
+ * back as the same float32/float16, "1e-04" for np.float32(1e-4)).
+ */
+void pt_repr_float_bits(double f, int bits, char out[48]);
+
 /* The size of a node's content: tensor bytes, data length, link length, 0 for dirs. */
 uint64_t pt_node_size(const struct pt_node *n);
 
