@@ -114,17 +114,6 @@ static void only_in(struct diff *d, int side, const struct pt_node *n)
 	puts(n->kind == PT_NODE_DIR ? "/" : "");
 }
 
-static const char *kind_name(const struct pt_node *n)
-{
-	switch (n->kind) {
-	case PT_NODE_DIR: return "dir";
-	case PT_NODE_TENSOR: return "tensor";
-	case PT_NODE_DATA: return "data";
-	case PT_NODE_LINK: return "link";
-	default: return "special";
-	}
-}
-
 static void ints(char *out, size_t cap, const int64_t *v, int n)
 {
 	size_t len = 0;
@@ -283,7 +272,7 @@ static int compare_node(struct diff *d, const struct pt_node *a, const struct pt
 		if (strcmp(a->type, b->type))
 			say(d, a, true, "type %s → %s", a->type, b->type);
 		else
-			say(d, a, true, "kind %s → %s", kind_name(a), kind_name(b));
+			say(d, a, true, "kind %s → %s", pt_node_kind_name(a), pt_node_kind_name(b));
 		return 0;
 	}
 	if (strcmp(a->type, b->type))

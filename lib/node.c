@@ -359,3 +359,14 @@ size_t pt_node_path(const struct pt_node *n, char *buf, size_t cap)
 	}
 	return len;
 }
+
+const char *pt_node_kind_name(const struct pt_node *n)
+{
+	switch (n->kind) {
+	case PT_NODE_DIR: return "dir";
+	case PT_NODE_TENSOR: return "tensor";
+	case PT_NODE_DATA: return "data";
+	case PT_NODE_LINK: return "link";
+	default: return "special";
+	}
+}

@@ -192,6 +192,9 @@ void pt_repr_float(double f, char out[40]);
  */
 void pt_repr_float_bits(double f, int bits, char out[48]);
 
+/* "dir", "tensor", "data", "link" or "special": n's kind, for listings. */
+const char *pt_node_kind_name(const struct pt_node *n);
+
 /* The size of a node's content: tensor bytes, data length, link length, 0 for dirs. */
 uint64_t pt_node_size(const struct pt_node *n);
 

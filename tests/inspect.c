@@ -24,17 +24,6 @@ static void print_path(const struct pt_node *n)
 	fputs(n->name, stdout);
 }
 
-static const char *kind_name(const struct pt_node *n)
-{
-	switch (n->kind) {
-	case PT_NODE_DIR: return "dir";
-	case PT_NODE_TENSOR: return "tensor";
-	case PT_NODE_DATA: return "data";
-	case PT_NODE_LINK: return "link";
-	default: return "special";
-	}
-}
-
 static int dump(const struct pt_checkpoint *ck, const char *path)
 {
 	const struct pt_node *n = ck->tree->nodes[0];
@@ -107,7 +96,7 @@ int main(int argc, char **argv)
 		char *key = pt_node_key(n);
 
 		print_path(n);
-		printf("\t%s\t%s\t%llu\t%s", kind_name(n), n->type,
+		printf("\t%s\t%s\t%llu\t%s", pt_node_kind_name(n), n->type,
 		       (unsigned long long)pt_node_size(n), key ? key : "(out of memory)");
 		free(key);
 		if (n->kind == PT_NODE_TENSOR) {
