@@ -12,16 +12,8 @@
 # Medians of RUNS (3) runs; every mount is fresh for its run, so "first" means
 # the kernel has cached nothing of it. Prints a markdown table. CI does not run it.
 set -euo pipefail
-export LC_ALL=C
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-PTFS=$ROOT/build/ptfs
-PY=/usr/bin/python3
+. "$(dirname "$0")/bench-lib.sh" "$@"
 RUNS=${RUNS:-3}
-work=${1:-$(mktemp -d)}
-keep=${1:+yes}
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
 ma=$work/ma mb=$work/mb
 mkdir -p "$ma" "$mb"
 umnt() { mountpoint -q "$1" 2>/dev/null && fusermount3 -u "$1"; true; }

@@ -14,18 +14,10 @@
 # record's name), `ptfs diff A A2` and `ptfs diff A B`; then the same for a checkpoint of
 # DIFF_GIB in 4 tensors (C, and its copy C2), whose chunks are read in parallel.
 set -euo pipefail
-export LC_ALL=C
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-PTFS=$ROOT/build/ptfs
-PY=/usr/bin/python3
+. "$(dirname "$0")/bench-lib.sh" "$@"
 RUNS=${RUNS:-5}
 DIFF_GIB=${DIFF_GIB:-1}
 DIFF_N=${DIFF_N:-20000}
-work=${1:-$(mktemp -d)}
-keep=${1:+yes}
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
 cleanup() { [ -n "$keep" ] || rm -rf "$work"; }
 trap cleanup EXIT
 

@@ -15,17 +15,9 @@
 # contiguous tensor's MB/s, their ratio. bench.sh calls it with BENCH_VIEWS_ROWS=1
 # for the rows alone.
 set -euo pipefail
-export LC_ALL=C
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-PTFS=$ROOT/build/ptfs
-PY=/usr/bin/python3
+. "$(dirname "$0")/bench-lib.sh" "$@"
 RUNS=${RUNS:-5}
 VIEWS_MIB=${VIEWS_MIB:-256}
-work=${1:-$(mktemp -d)}
-keep=${1:+yes}
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
 mnt=$work/mnt-views
 mkdir -p "$mnt"
 umnt() { mountpoint -q "$1" 2>/dev/null && { fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null; }; true; }
