@@ -13,28 +13,13 @@
  * it also serves the collision checks while dotted keys are split.
  */
 #include "tree.h"
+#include "tree_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_BYTES 255
-#define PT_SPLIT_MAX_BYTES 4096 /* longer keys are not split at dots */
 #define PT_TREE_COPY_DEFAULT ((size_t)1 << 30) /* struct pt_tree_limits.max_copy */
-
-struct builder {
-	struct pt_tree *t;
-	const struct pt_tree_limits *lim;
-	struct pt_error *err;
-	struct pt_node *ctl;
-	/* strings needed only while building (reprs, lookups), freed after */
-	struct pt_arena scratch;
-	/* the hash add_dotted's failed lookup of (hint_dir, hint_name) computed */
-	const struct pt_node *hint_dir;
-	const char *hint_name;
-	uint32_t hint_hash;
-	size_t copied; /* bytes of numpy arrays and repr texts made, for lim->max_copy */
-};
 
 static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const char *name,
 				enum pt_node_kind kind, const char *type, const char *key)
@@ -45,214 +30,9 @@ static struct pt_node *node_new(struct builder *b, struct pt_node *parent, const
 	return pt_tree_add_node(b->t, b->lim->max_nodes, parent, name, h, kind, type, key, b->err);
 }
 
-/* x + y + z + w in a (the tree's arena or the scratch one) */
-static char *cat_in(struct builder *b, struct pt_arena *a, const char *x, const char *y,
-		    const char *z, const char *w)
-{
-	size_t lx = strlen(x), ly = strlen(y), lz = strlen(z), lw = strlen(w);
-	char *s = pt_arena_alloc(a, lx + ly + lz + lw + 1, b->err);
-
-	if (!s)
-		return NULL;
-	memcpy(s, x, lx);
-	memcpy(s + lx, y, ly);
-	memcpy(s + lx + ly, z, lz);
-	memcpy(s + lx + ly + lz, w, lw + 1);
-	return s;
-}
-
 static char *cat3(struct builder *b, const char *x, const char *y, const char *z)
 {
-	return cat_in(b, &b->t->arena, x, y, z, "");
-}
-
-/* The bytes repr() shows as they are in a str: printable ASCII but quote and backslash. */
-static const unsigned char repr_plain[256] = {
-	[0x20 ... 0x26] = 1, /* 0x27 is the quote */
-	[0x28 ... 0x5b] = 1, /* 0x5c the backslash */
-	[0x5d ... 0x7e] = 1,
-};
-
-/* repr(s) is 's' quoted as it is: printable ASCII, no quote, no backslash */
-static bool repr_is_plain(const char *s, size_t n)
-{
-	unsigned char ok = 1;
-	size_t i;
-
-	for (i = 0; i < n; i++) /* no early exit: the usual key is plain */
-		ok &= repr_plain[(unsigned char)s[i]];
-	return ok;
-}
-
-/*
- * "[" + repr(k) + "]"; a key with no literal form (a tuple holding a
- * storage, an object) reads "[<tuple key>]": the entry stays reachable by
- * its escaped name, only user.pt.key cannot be evaluated. NULL on ENOMEM.
- */
-static char *key_subscript(struct builder *b, const char *pkey, const struct pt_value *k)
-{
-	char tmp[48], *r;
-
-	if (!pkey)
-		return NULL; /* the caller's allocation failed; err says so */
-	if (k->kind == PT_V_STR && repr_is_plain(k->u.s.p, k->u.s.len)) {
-		/* the common case, 40,000 times a 20,000-tensor mount: lengths known */
-		size_t lp = strlen(pkey), lk = k->u.s.len;
-
-		r = pt_arena_alloc(&b->t->arena, lp + lk + 5, b->err);
-		if (!r)
-			return NULL;
-		memcpy(r, pkey, lp);
-		memcpy(r + lp, "['", 2);
-		memcpy(r + lp + 2, k->u.s.p, lk);
-		memcpy(r + lp + 2 + lk, "']", 3);
-		return r;
-	}
-	pt_error_clear(b->err);
-	r = pt_value_repr(&b->scratch, k, b->err);
-	if (!r && b->err->code != PT_OK)
-		return NULL;
-	if (!r) {
-		snprintf(tmp, sizeof(tmp), "<%s key>", pt_vkind_name(k->kind));
-		r = tmp;
-	}
-	return cat_in(b, &b->t->arena, pkey, "[", r, "]");
-}
-
-/* Python's keywords: `.class` or `.None` would not parse as an attribute access. */
-static const char *const py_keywords[] = {
-	"False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-	"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-	"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-	"return", "try", "while", "with", "yield",
-};
-
-/* s can follow a '.' in Python: an ASCII identifier and no keyword. */
-static bool is_identifier(const char *s)
-{
-	const char *p;
-	size_t i;
-
-	if (!*s || (*s >= '0' && *s <= '9'))
-		return false;
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	for (i = 0; i < sizeof(py_keywords) / sizeof(py_keywords[0]); i++)
-		if (!strcmp(s, py_keywords[i]))
-			return false;
-	return true;
-}
-
-/*
- * A TorchScript object (a scripted module or class, whose type torch.jit.save
- * qualifies with "__torch__."): torch.jit.load gives a RecursiveScriptModule
- * or ScriptObject, whose attributes live in C++, not in __dict__.
- */
-static bool is_script_object(const struct pt_node *n)
-{
-	return n->type && !strncmp(n->type, "__torch__.", 10);
-}
-
-/*
- * What RecursiveScriptModule and ScriptObject define over nn.Module (torch
- * 1.13): a submodule or buffer may be named so (nn.Module refuses only its
- * own names), and `m.graph` then gives the method's Graph, not the child.
- */
-static const char *const script_shadowed[] = {
-	"_c", "_concrete_type", "_constants_set", "_construct", "_disable_script_meta",
-	"_finalize_scriptmodule", "_get_method", "_has_method", "_initializing", "_method_names",
-	"_methods", "_properties", "_reconstruct", "_save_for_lite_interpreter",
-	"_save_to_buffer_for_lite_interpreter", "_type", "code", "code_with_constants", "define",
-	"forward_magic_method", "get_debug_state", "getattr", "graph", "graph_for", "hasattr",
-	"inlined_graph", "original_name", "save", "save_to_buffer", "setattr",
-};
-
-/* s can follow a '.' on what torch.jit.load returns */
-static bool is_script_identifier(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(script_shadowed) / sizeof(script_shadowed[0]); i++)
-		if (!strcmp(s, script_shadowed[i]))
-			return false;
-	return is_identifier(s);
-}
-
-/*
- * ".__getattr__(" + repr(k) + ")": the access path to a TorchScript
- * object's attribute that is no identifier ('0' of a Sequential), the one
- * spelling that both a RecursiveScriptModule (modules, parameters,
- * buffers, attributes alike) and a ScriptObject answer. NULL on ENOMEM.
- */
-static char *script_attr_key(struct builder *b, const char *pkey, const struct pt_value *k)
-{
-	char *r = pt_value_repr(&b->scratch, k, b->err);
-
-	return r ? cat_in(b, &b->t->arena, pkey, ".__getattr__(", r, ")") : NULL;
-}
-
-/*
- * A name usable as it is: not empty, '.', '..', no '/', not starting with
- * '%', and nothing repr() would escape: a newline or tab in a name breaks
- * every line-based tool (`find | while read`, manifests), and a C1 control
- * or U+2028 hides in a terminal.
- */
-static bool name_ok(const char *s, size_t len, const struct pt_node *dir, const struct builder *b)
-{
-	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '%')
-		return false;
-	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-		return false;
-	if (memchr(s, '/', len) || !pt_str_printable(s, len)) /* NUL is a control */
-		return false;
-	if (dir == b->t->nodes[0] && len == 5 && memcmp(s, ".ptfs", 5) == 0)
-		return false;
-	return true;
-}
-
-/* '%' + repr(k), '%' and '/' percent-encoded, long ones cut and hashed. */
-static char *escaped_name(struct builder *b, const struct pt_value *k, size_t index)
-{
-	char *r = pt_value_repr(&b->scratch, k, b->err), *out, *o;
-	const char *p;
-	size_t len;
-
-	if (!r) {
-		char tmp[48];
-
-		if (b->err->code != PT_OK && b->err->code != PT_ERR_PICKLE)
-			return NULL;
-		pt_error_clear(b->err);
-		snprintf(tmp, sizeof(tmp), "<%s key %zu>", pt_vkind_name(k->kind), index);
-		r = cat3(b, tmp, "", "");
-		if (!r)
-			return NULL;
-	}
-	out = pt_arena_alloc(&b->t->arena, strlen(r) * 3 + 2, b->err);
-	if (!out)
-		return NULL;
-	o = out;
-	*o++ = '%';
-	for (p = r; *p; p++) {
-		if (*p == '%' || *p == '/') {
-			o += sprintf(o, "%%%02X", (unsigned char)*p);
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	len = (size_t)(o - out);
-	if (len > NAME_MAX_BYTES) {
-		uint64_t h = pt_hash_fnv1a(r, strlen(r), PT_HASH_FNV1A_INIT);
-		size_t cut = 200;
-
-		while (cut > 1 && ((unsigned char)out[cut] & 0xC0) == 0x80)
-			cut--;
-		snprintf(out + cut, 18, "~%016llx", (unsigned long long)h);
-	}
-	return out;
+	return pt_name_cat(b, &b->t->arena, x, y, z, "");
 }
 
 static char *arena_strndup(struct builder *b, const char *s, size_t n)
@@ -268,7 +48,7 @@ static bool is_container(const struct pt_value *v);
 static int add_escaped(struct builder *b, struct pt_node *dir, const struct pt_value *k,
 		       size_t index, const char *key, struct pt_value *v, size_t depth)
 {
-	char *name = escaped_name(b, k, index);
+	char *name = pt_name_escaped(b, k, index);
 	unsigned tries = 0;
 
 	if (!name)
@@ -365,7 +145,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 		if (!dot) {
 			if (child)
 				return 1;
-			if (!key && is_container(v) && !(key = key_subscript(b, pkey, k)))
+			if (!key && is_container(v) && !(key = pt_name_key_subscript(b, pkey, k)))
 				return -1;
 			return add_value(b, cur, part, key ? key : nkey, v, depth + parts);
 		}
@@ -384,7 +164,7 @@ static int add_dotted(struct builder *b, struct pt_node *dir, const char *pkey,
 					return -1;
 				memcpy(pv.u.s.p, s, pv.u.s.len - 1);
 				pv.u.s.p[pv.u.s.len - 1] = '*';
-				ks = key_subscript(b, pkey, &pv);
+				ks = pt_name_key_subscript(b, pkey, &pv);
 				if (!ks)
 					return -1;
 			}
@@ -409,14 +189,14 @@ static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pk
 		char *key = NULL;
 		int r = 1;
 
-		if (k->kind == PT_V_STR && repr_is_plain(k->u.s.p, k->u.s.len)) {
+		if (k->kind == PT_V_STR && pt_name_repr_plain(k->u.s.p, k->u.s.len)) {
 			if (!nkey)
-				nkey = cat_in(b, &b->t->arena, (char[]){ PT_NODE_KEY_NAMES, '\0' }, pkey,
+				nkey = pt_name_cat(b, &b->t->arena, (char[]){ PT_NODE_KEY_NAMES, '\0' }, pkey,
 					      "", "");
 			if (!nkey)
 				return -1;
 			r = add_dotted(b, dir, pkey, k, NULL, nkey, v, depth);
-		} else if (!(key = key_subscript(b, pkey, k))) {
+		} else if (!(key = pt_name_key_subscript(b, pkey, k))) {
 			return -1;
 		} else if (k->kind == PT_V_STR) {
 			r = add_dotted(b, dir, pkey, k, key, NULL, v, depth);
@@ -432,7 +212,7 @@ static int add_dict_items(struct builder *b, struct pt_node *dir, const char *pk
 		}
 		if (r < 0)
 			return -1;
-		if (r == 1 && !key && !(key = key_subscript(b, pkey, k)))
+		if (r == 1 && !key && !(key = pt_name_key_subscript(b, pkey, k)))
 			return -1;
 		if (r == 1 && add_escaped(b, dir, k, i, key, v, depth) < 0)
 			return -1;
@@ -472,11 +252,11 @@ static int add_module_part(struct builder *b, struct pt_node *dir, const char *p
 
 		if (v->kind == PT_V_NONE)
 			continue;
-		sub = cat_in(b, &b->scratch, pkey, attr, "", "");
-		key = sub ? key_subscript(b, sub, k) : NULL;
+		sub = pt_name_cat(b, &b->scratch, pkey, attr, "", "");
+		key = sub ? pt_name_key_subscript(b, sub, k) : NULL;
 		if (!key)
 			return -1;
-		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, dir, b) &&
+		if (k->kind == PT_V_STR && pt_name_ok(k->u.s.p, k->u.s.len, dir, b) &&
 		    !pt_tree_lookup(b->t, dir, k->u.s.p)) {
 			char *nm = arena_strndup(b, k->u.s.p, k->u.s.len);
 
@@ -521,18 +301,18 @@ static int add_attrs(struct builder *b, struct pt_node *dir, const char *pkey,
 		    (!strcmp(k->u.s.p, "_parameters") || !strcmp(k->u.s.p, "_buffers") ||
 		     !strcmp(k->u.s.p, "_modules")))
 			continue;
-		if (!skip_module_parts && k->kind == PT_V_STR && is_script_object(dir) &&
-		    !is_script_identifier(k->u.s.p))
-			key = script_attr_key(b, pkey, k);
-		else if (skip_module_parts || k->kind != PT_V_STR || !is_identifier(k->u.s.p))
-			key = key_subscript(b, skip_module_parts ? base
-							      : cat_in(b, &b->scratch, pkey, ".__dict__", "", ""),
+		if (!skip_module_parts && k->kind == PT_V_STR && pt_name_script_object(dir) &&
+		    !pt_name_script_identifier(k->u.s.p))
+			key = pt_name_script_attr_key(b, pkey, k);
+		else if (skip_module_parts || k->kind != PT_V_STR || !pt_name_identifier(k->u.s.p))
+			key = pt_name_key_subscript(b, skip_module_parts ? base
+							      : pt_name_cat(b, &b->scratch, pkey, ".__dict__", "", ""),
 					    k);
 		else
 			key = cat3(b, pkey, ".", k->u.s.p);
 		if (!key)
 			return -1;
-		if (k->kind == PT_V_STR && name_ok(k->u.s.p, k->u.s.len, target, b) &&
+		if (k->kind == PT_V_STR && pt_name_ok(k->u.s.p, k->u.s.len, target, b) &&
 		    !pt_tree_lookup(b->t, target, k->u.s.p)) {
 			char *nm = arena_strndup(b, k->u.s.p, k->u.s.len);
 
