@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""The fenced blocks of ptfs's Markdown docs, for tests/95-docs.bats (docs/README.md).
+
+    doc-blocks.py list FILE...        one line per block: FILE<TAB>LINE<TAB>KIND
+    doc-blocks.py body FILE LINE      the block that opens at LINE, without its fences
+    doc-blocks.py lint FILE...        every fence names a known kind; exit 1 and one line
+                                      per offence otherwise
+
+KIND is the fence's info string: `sh` (run), `sh norun` (shown, not run: the text says
+why), `console` (`$ command` lines, each followed by its exact output: run and compared),
+`text` (output, formats, illustrations: not run). A fence without one is an error, so a
+new command block cannot slip by untested.
+"""
+import re
+import sys
+
+KINDS = ("sh", "sh norun", "console", "text")
+FENCE = re.compile(r"^(```+|~~~+)\s*(.*?)\s*$")
+
+
+def blocks(path):
+    """Yields (line, kind, body) for each fenced block; line is the opening fence's, 1-based."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        fence, info = m.group(1), m.group(2)
+        start = i + 1
+        j = start
+        while j < len(lines) and lines[j].rstrip() != fence:
+            j += 1
+        if j == len(lines):
+            raise SystemExit(f"{path}:{i + 1}: fence never closed")
+        yield i + 1, info, "\n".join(lines[start:j]) + "\n"
+        i = j + 1
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "list":
+        for path in argv[1:]:
+            for line, kind, _ in blocks(path):
+                print(f"{path}\t{line}\t{kind}")
+        return 0
+    if len(argv) == 3 and argv[0] == "body":
+        for line, _, body in blocks(argv[1]):
+            if line == int(argv[2]):
+                sys.stdout.write(body)
+                return 0
+        print(f"{argv[1]}:{argv[2]}: no block opens there", file=sys.stderr)
+        return 1
+    if len(argv) >= 2 and argv[0] == "lint":
+        bad = 0
+        for path in argv[1:]:
+            for line, kind, body in blocks(path):
+                if kind not in KINDS:
+                    print(f"{path}:{line}: fence kind {kind!r} is not one of "
+                          + ", ".join(repr(k) for k in KINDS))
+                    bad += 1
+                elif kind == "console" and not body.startswith("$ "):
+                    print(f"{path}:{line}: a console block starts with a '$ ' command")
+                    bad += 1
+        return 1 if bad else 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
