@@ -8,13 +8,26 @@
 
 KIND is the fence's info string: `sh` (run), `sh norun` (shown, not run: the text says
 why), `console` (`$ command` lines, each followed by its exact output: run and compared),
-`text` (output, formats, illustrations: not run). A fence without one is an error, so a
-new command block cannot slip by untested.
+`python` (an excerpt of a script under scripts/, which a test runs: lint checks that it is
+there verbatim), `text` (output, formats, illustrations: not run). A fence without one is an
+error, so a new command block cannot slip by untested.
 """
+import os
 import re
 import sys
 
-KINDS = ("sh", "sh norun", "console", "text")
+KINDS = ("sh", "sh norun", "console", "python", "text")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def scripts_text():
+    d = os.path.join(ROOT, "scripts")
+    out = []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".py"):
+            with open(os.path.join(d, name), encoding="utf-8") as f:
+                out.append(f.read())
+    return out
 FENCE = re.compile(r"^(```+|~~~+)\s*(.*?)\s*$")
 
 
@@ -62,6 +75,9 @@ def main(argv):
                     bad += 1
                 elif kind == "console" and not body.startswith("$ "):
                     print(f"{path}:{line}: a console block starts with a '$ ' command")
+                    bad += 1
+                elif kind == "python" and not any(body in t for t in scripts_text()):
+                    print(f"{path}:{line}: this python block is not in any scripts/*.py as it is")
                     bad += 1
         return 1 if bad else 0
     print(__doc__, file=sys.stderr)

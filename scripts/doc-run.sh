@@ -10,7 +10,7 @@
 # block stand for the sandbox's mnt/NAME and tmp/; `ptfs`, `python3` and `python` are
 # build/ptfs and Debian's /usr/bin/python3 (torch). A block that uses /mnt/NAME without
 # mounting it itself continues its page: it runs after `ptfs model.pt /mnt/m` (a.pt on
-# /mnt/a, b.pt on /mnt/b). Each `sh` block runs with bash -euo pipefail; a `console` block
+# /mnt/a, b.pt on /mnt/b). scripts/ is the repository's. Each `sh` block runs with bash -euo pipefail; a `console` block
 # runs each `$ ` command in turn and compares its output (stdout and stderr) with the
 # lines under it. Every mount under the sandbox is unmounted afterwards, also on failure.
 # Exit 0 when the block passed; else its output and the difference on stderr.
@@ -39,6 +39,7 @@ cp "$FIX/12_cuda_tags.pt" "$SB/work/gpu.pt"
 if [ -n "${DOC_PAIRS:-}" ]; then
 	cp "$DOC_PAIRS"/*.pt "$SB/work/"
 fi
+ln -s "$ROOT/scripts" "$SB/work/scripts"
 ln -s "$ROOT/build/ptfs" "$SB/bin/ptfs"
 ln -s "$PY" "$SB/bin/python3"
 ln -s "$PY" "$SB/bin/python"
