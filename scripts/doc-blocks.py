@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The fenced blocks of ptfs's Markdown docs, for tests/95-docs.bats (docs/README.md).
+"""The fenced blocks of ptfs's Markdown docs, for tests/95-docs.bats (docs/README.md), and
+the `.Bd -literal` displays of a man page (FILE.1), each preceded by a `.\\" docs: KIND` line.
 
     doc-blocks.py list FILE...        one line per block: FILE<TAB>LINE<TAB>KIND
     doc-blocks.py body FILE LINE      the block that opens at LINE, without its fences
@@ -28,13 +29,35 @@ def scripts_text():
             with open(os.path.join(d, name), encoding="utf-8") as f:
                 out.append(f.read())
     return out
+
+
 FENCE = re.compile(r"^(```+|~~~+)\s*(.*?)\s*$")
+
+
+def roff_blocks(lines, path):
+    """A man page's `.Bd -literal` displays; the kind is named by a `.\\" docs: KIND` comment
+    on the line before (invisible in the rendered page)."""
+    for i, l in enumerate(lines):
+        if not l.startswith(".Bd -literal"):
+            continue
+        m = re.match(r'^\.\\" docs: (.*?)\s*$', lines[i - 1]) if i else None
+        j = i + 1
+        while j < len(lines) and lines[j] != ".Ed":
+            j += 1
+        if j == len(lines):
+            raise SystemExit(f"{path}:{i + 1}: .Bd never closed")
+        body = "\n".join(lines[i + 1:j]) + "\n"
+        body = body.replace("\\e", "\\").replace("\\-", "-").replace("\\&", "")
+        yield i + 1, m.group(1) if m else "", body
 
 
 def blocks(path):
     """Yields (line, kind, body) for each fenced block; line is the opening fence's, 1-based."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
+    if re.search(r"\.[1-9]$", path):
+        yield from roff_blocks(lines, path)
+        return
     i = 0
     while i < len(lines):
         m = FENCE.match(lines[i])

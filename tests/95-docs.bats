@@ -18,7 +18,7 @@ setup() {
 }
 
 docs() {
-	(cd "$ROOT" && ls README.md docs/*.md)
+	(cd "$ROOT" && ls README.md docs/*.md docs/ptfs.1)
 }
 
 blocks() {
@@ -39,7 +39,7 @@ run_blocks() {
 	[ "$n" -gt 0 ] && [ "$failed" = 0 ]
 }
 
-@test "docs: every fence names its kind (sh, sh norun, console, python, text); python blocks are in scripts/" {
+@test "docs: every block names its kind (sh, sh norun, console, python, text); python blocks are in scripts/" {
 	run bash -c "cd '$ROOT' && /usr/bin/python3 scripts/doc-blocks.py lint $(docs | tr '\n' ' ')"
 	assert_success
 	assert_output ""
@@ -57,9 +57,10 @@ run_blocks() {
 		awk -F'\t' '\$3 == \"sh norun\" {print \$1}' | sort | uniq -c | awk '{print \$2, \$1}'"
 	assert_success
 	# README: make demo/test, make install/dpkg-buildpackage, mount -t fuse.ptfs (root);
-	# performance.md: the half-hour benchmark
+	# performance.md: the half-hour benchmark; ptfs.1: mount -t fuse.ptfs and umount (root)
 	assert_output "README.md 3
-docs/performance.md 1"
+docs/performance.md 1
+docs/ptfs.1 2"
 	# and their first lines
 	while IFS=$'\t' read -r f line kind; do
 		[ "$kind" = "sh norun" ] || continue
@@ -69,7 +70,9 @@ docs/performance.md 1"
 	assert_output "make demo     # on a fresh Debian machin
 make install PREFIX=/usr/local      # pt
 mount -t fuse.ptfs /data/model.pt /mnt/m
-RUNS=5 bash scripts/bench.sh /tmp/ptfs-b"
+RUNS=5 bash scripts/bench.sh /tmp/ptfs-b
+mount -t fuse.ptfs /data/model.pt /mnt/m
+mount -t fuse.ptfs /data/model.pt /mnt/m"
 }
 
 @test "docs: every sh and console block of README.md runs as written" {
@@ -82,6 +85,12 @@ RUNS=5 bash scripts/bench.sh /tmp/ptfs-b"
 	need_fuse
 	need_torch
 	run_blocks $(cd "$ROOT" && ls docs/*.md)
+}
+
+@test "docs: every example of the man page (docs/ptfs.1, EXAMPLES and MOUNT(8)) runs as written" {
+	need_fuse
+	need_torch
+	run_blocks docs/ptfs.1
 }
 
 @test "docs: the sandbox reports a failing block, its output and the difference, and unmounts" {
