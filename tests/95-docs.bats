@@ -57,9 +57,10 @@ run_blocks() {
 		awk -F'\t' '\$3 == \"sh norun\" {print \$1}' | sort | uniq -c | awk '{print \$2, \$1}'"
 	assert_success
 	# README: make demo/test, make install/dpkg-buildpackage, mount -t fuse.ptfs (root);
-	# performance.md: the half-hour benchmark; ptfs.1: mount -t fuse.ptfs and umount (root)
+	# performance.md: the half-hour benchmark and the views' rows; ptfs.1: mount -t fuse.ptfs and
+	# umount (root)
 	assert_output "README.md 3
-docs/performance.md 1
+docs/performance.md 2
 docs/ptfs.1 2"
 	# and their first lines
 	while IFS=$'\t' read -r f line kind; do
@@ -71,6 +72,7 @@ docs/ptfs.1 2"
 make install PREFIX=/usr/local      # pt
 mount -t fuse.ptfs /data/model.pt /mnt/m
 RUNS=5 bash scripts/bench.sh /tmp/ptfs-b
+RUNS=5 bash scripts/bench-views.sh /tmp/
 mount -t fuse.ptfs /data/model.pt /mnt/m
 mount -t fuse.ptfs /data/model.pt /mnt/m"
 }
