@@ -426,10 +426,6 @@ int main(int argc, char *argv[])
 	pthread_cond_init(&fs.saved, NULL);
 	pthread_mutex_init(&fs.views_lock, NULL);
 	pthread_cond_init(&fs.views_free, NULL);
-	if (ptfs_views_init(&fs) < 0) {
-		fprintf(stderr, "ptfs: SIGBUS handler: %s\n", strerror(errno));
-		goto out_ck;
-	}
 	fs.rules = pt_rules_new(fs.ck, &err);
 	if (!fs.rules || ptfs_add_specials(&fs, fs.ck, &err) < 0) {
 		fprintf(stderr, "ptfs: %s\n", err.msg);

@@ -88,7 +88,6 @@ struct ptfs {
 	pthread_cond_t views_free; /* broadcast when a slot stops being busy */
 	struct ptfs_view_slot views[PTFS_VIEW_SLOTS];
 	uint64_t views_clock;
-	bool views_map; /* readers gather from mapped spans (ptfs_views_init) */
 };
 
 /* The files of .ptfs/; one with PTFS_HIDDEN is found by name but not listed. */
@@ -174,14 +173,6 @@ int ptfs_add_specials(struct ptfs *fs, struct pt_checkpoint *ck, struct pt_error
  */
 void ptfs_views_read(fuse_req_t req, struct ptfs *fs, struct pt_checkpoint *ck,
 		     const struct pt_tensor *t, size_t size, uint64_t off);
-
-/*
- * Sets up the view readers' shared state: unless PTFS_VIEW_MMAP=0 in the
- * environment, installs the process's SIGBUS handler (the guard that lets
- * readers gather from mapped spans of the checkpoint; see views.c) and sets
- * fs->views_map. Call once, before the loop starts. 0, or -1 with errno.
- */
-int ptfs_views_init(struct ptfs *fs);
 
 /* Frees the slots' readers (at exit, when no request runs). */
 void ptfs_views_free(struct ptfs *fs);

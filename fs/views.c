@@ -22,72 +22,14 @@
  * fs->views_lock; a busy slot's reader is its owner's alone. More readers
  * of distinct views than slots take turns and may evict each other's
  * chunks: correct, slower.
- *
- * The readers may gather from mappings of the checkpoint (view.h), and a
- * mapped page past the end of a file that shrank under the mount (torch.save
- * rewriting it in place) raises SIGBUS. That signal is process state, so it
- * lives here, not in lib/: ptfs_views_init installs a handler, and each
- * gather from a mapping runs in guard_run, which sigsetjmps into a
- * thread-local jump buffer the handler siglongjmps to, so the request fails
- * with EIO (the same as a pread past the end) instead of the daemon dying.
- * A SIGBUS outside a guarded gather is not ours: the handler restores the
- * default action and returns, and the faulting access kills the process as
- * it would have. PTFS_VIEW_MMAP=0 keeps the handler out and the readers on
- * pread (the bench's before/after switch).
  */
 #include "ptfs.h"
 
 #include <errno.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "view.h"
-
-/* where this thread's guarded gather resumes on SIGBUS, or NULL */
-static __thread sigjmp_buf *guard_jump;
-
-static void guard_sigbus(int sig)
-{
-	sigjmp_buf *jb = guard_jump;
-
-	if (jb) {
-		guard_jump = NULL;
-		siglongjmp(*jb, 1);
-	}
-	signal(sig, SIG_DFL); /* not a gather's: the access faults again and kills */
-}
-
-/* pt_view_guard_fn: fn(arg), -1 when it raised SIGBUS. */
-static int guard_run(void (*fn)(void *), void *arg)
-{
-	sigjmp_buf jb;
-
-	if (sigsetjmp(jb, 1)) /* restores the mask: SIGBUS is blocked in the handler */
-		return -1;
-	guard_jump = &jb;
-	fn(arg);
-	guard_jump = NULL;
-	return 0;
-}
-
-int ptfs_views_init(struct ptfs *fs)
-{
-	const char *e = getenv("PTFS_VIEW_MMAP");
-	struct sigaction sa;
-
-	fs->views_map = false;
-	if (e && strcmp(e, "0") == 0)
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = guard_sigbus;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, NULL) < 0)
-		return -1;
-	fs->views_map = true;
-	return 0;
-}
 
 /* A free slot for t's byte off, marked busy; waits while t has a busy one. */
 static struct ptfs_view_slot *slot_take(struct ptfs *fs, const struct pt_tensor *t, uint64_t off)
@@ -159,11 +101,8 @@ void ptfs_views_read(fuse_req_t req, struct ptfs *fs, struct pt_checkpoint *ck,
 	size_t len, done;
 
 	pt_error_clear(&err);
-	if (!s->v) {
+	if (!s->v)
 		s->v = pt_view_open(PT_VIEW_BUDGET);
-		if (s->v && fs->views_map)
-			pt_view_set_guard(s->v, guard_run);
-	}
 	if (!s->v) {
 		pt_error_set(&err, PT_ERR_NOMEM, "out of memory");
 		goto out_fail;

@@ -10,51 +10,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static ssize_t file_pread(struct pt_source *s, void *buf, size_t n, uint64_t off)
 {
 	return pread(s->fd, buf, n, (off_t)off);
-}
-
-/*
- * The pages around [off, off + n): mmap wants a page-aligned offset. No
- * madvise(MADV_RANDOM): it does not stop the kernel mapping whole page-cache
- * folios per fault (ext4's large folios), and it would turn readahead off
- * for a cold file; the mapping is short-lived, so what it maps leaves RSS at
- * munmap.
- */
-static const unsigned char *file_map(struct pt_source *s, uint64_t off, size_t n,
-				     struct pt_source_map *m)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	uint64_t start = off / (uint64_t)pg * (uint64_t)pg;
-	void *p;
-
-	if (s->fd < 0) {
-		errno = ENOTSUP;
-		return NULL;
-	}
-	m->len = (size_t)(off - start) + n;
-	p = mmap(NULL, m->len, PROT_READ, MAP_SHARED, s->fd, (off_t)start);
-	if (p == MAP_FAILED) {
-		m->base = NULL;
-		m->len = 0;
-		return NULL;
-	}
-	m->base = p;
-	return (const unsigned char *)p + (off - start);
-}
-
-static void file_unmap(struct pt_source *s, struct pt_source_map *m)
-{
-	(void)s;
-	if (m->base)
-		munmap(m->base, m->len);
-	m->base = NULL;
-	m->len = 0;
 }
 
 static void file_close(struct pt_source *s)
@@ -68,8 +29,6 @@ static void file_close(struct pt_source *s)
 static const struct pt_source_ops file_ops = {
 	.pread = file_pread,
 	.close = file_close,
-	.map = file_map,
-	.unmap = file_unmap,
 };
 
 static int64_t stat_mtime_ns(const struct stat *st)
@@ -163,38 +122,6 @@ int pt_source_check(struct pt_source *s, struct pt_error *err)
 				    "%s: the checkpoint changed on disk since it was mounted",
 				    s->name);
 	return 0;
-}
-
-int pt_source_can_map(const struct pt_source *s)
-{
-	return s->ops->map && s->ops->unmap && s->fd >= 0;
-}
-
-const unsigned char *pt_source_map(struct pt_source *s, uint64_t off, size_t n,
-				   struct pt_source_map *m, struct pt_error *err)
-{
-	const unsigned char *p;
-
-	m->base = NULL;
-	m->len = 0;
-	if (!s->ops->map || !s->ops->unmap)
-		return pt_error_sys(err, ENOTSUP, "%s: cannot map", s->name), NULL;
-	if (n == 0 || off > s->size || n > s->size - off)
-		return pt_error_set(err, PT_ERR_FORMAT,
-				    "%s: unexpected end of file (%zu bytes at offset %llu, file has %llu)",
-				    s->name, n, (unsigned long long)off,
-				    (unsigned long long)s->size),
-		       NULL;
-	p = s->ops->map(s, off, n, m);
-	if (!p)
-		return pt_error_sys(err, errno, "%s: mmap", s->name), NULL;
-	return p;
-}
-
-void pt_source_unmap(struct pt_source *s, struct pt_source_map *m)
-{
-	if (m->base && s->ops->unmap)
-		s->ops->unmap(s, m);
 }
 
 void pt_source_close(struct pt_source *s)

@@ -29,16 +29,6 @@
  * them in the cache. A box whose footprint is dense and in output order is
  * read straight into the output.
  *
- * A source that can map, with a guard set (view.h), has a second route:
- * the footprint mapped a band of the outermost footprint dimension at a
- * time (at most the budget's bytes of file each), gathered straight from
- * the mapping with the storage strides, and unmapped. Its cost is the
- * mapping's (PT_VIEW_MAP_CALL per band, a 16th of each byte mapped: page
- * table entries, whole page-cache folios per fault) against the plan's
- * preads and staging copy; the cheaper one reads the chunk. A transpose's
- * 8192 sub-KiB preads a chunk become 32 mappings of 8 MiB. A box read
- * straight into the output (dense, in output order) stays on pread.
- *
  * The kernel's readahead sends requests out of order now and then: one
  * for the end of a chunk after the first of the next. A reader moving on
  * keeps the last PT_VIEW_TAIL bytes of the chunk it leaves in front of the
@@ -47,7 +37,6 @@
  */
 #include "view.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -60,8 +49,6 @@
 #define MIN_CHUNK    ((size_t)64 << 10)
 #define TILE	     32
 #define PT_VIEW_BAND ((uint64_t)256 << 10)
-/* a mapping (mmap, its first faults, munmap) costs as much as copying this */
-#define PT_VIEW_MAP_CALL 32768
 
 struct pt_view {
 	size_t budget;		    /* output bytes per chunk; staging bytes */
@@ -77,8 +64,7 @@ struct pt_view {
 	const struct pt_tensor *tail_t;
 	unsigned tail_swap;
 	uint64_t tail_lo, tail_hi;
-	uint64_t preads, maps;
-	pt_view_guard_fn *guard; /* NULL: no mapping */
+	uint64_t preads;
 };
 
 /* The view with size-1 dimensions dropped and mergeable neighbours merged. */
@@ -104,10 +90,6 @@ struct plan {
 	uint64_t npre, span;		  /* pieces, elements per piece */
 	uint64_t pitch;			  /* elements from piece to piece in the staging buffer */
 	double cost;
-	/* the mapped route: whether it reads, its cost, outermost indices a band */
-	bool map;
-	double mcost;
-	uint64_t mband, mspan1; /* mspan1: elements the inner footprint dims span */
 };
 
 struct pt_view *pt_view_open(size_t budget)
@@ -147,16 +129,6 @@ bool pt_view_holds(const struct pt_view *v, const struct pt_tensor *t, uint64_t 
 uint64_t pt_view_preads(const struct pt_view *v)
 {
 	return v->preads;
-}
-
-uint64_t pt_view_maps(const struct pt_view *v)
-{
-	return v->maps;
-}
-
-void pt_view_set_guard(struct pt_view *v, pt_view_guard_fn *guard)
-{
-	v->guard = guard;
 }
 
 static void geom_make(const struct pt_tensor *t, struct geom *g)
@@ -226,34 +198,8 @@ static void chunk_at(const struct geom *g, uint64_t e, size_t cb, struct chunk *
 	}
 }
 
-/*
- * The mapped route for pl's footprint, bands of at most cap bytes: sets
- * pl->mband and pl->mcost, or pl->mcost < 0 where a band cannot fit.
- */
-static void plan_map(struct plan *pl, size_t es, size_t cap)
-{
-	uint64_t cape = cap / es, nb, full, last, mapped;
-
-	pl->mcost = -1;
-	if (pl->nf == 0 || pl->mspan1 > cape)
-		return;
-	nb = (cape - pl->mspan1) / pl->stride[0] + 1;
-	if (nb > pl->ext[0])
-		nb = pl->ext[0];
-	full = pl->ext[0] / nb;
-	last = pl->ext[0] - full * nb;
-	mapped = full * ((nb - 1) * pl->stride[0] + pl->mspan1) +
-		 (last ? (last - 1) * pl->stride[0] + pl->mspan1 : 0);
-	pl->mband = nb;
-	pl->mcost = (double)(full + (last != 0)) * PT_VIEW_MAP_CALL + (double)(mapped * es) / 16;
-}
-
-/*
- * The cheapest way to read c's footprint into cap staging bytes; with
- * can_map, the mapped route too (bands of cap bytes) where it costs less.
- */
-static void plan_make(const struct chunk *c, size_t es, size_t cap, bool can_map,
-		      struct plan *pl)
+/* The cheapest way to read c's footprint into cap staging bytes. */
+static void plan_make(const struct chunk *c, size_t es, size_t cap, struct plan *pl)
 {
 	uint64_t span[MAXD + 1], npre = 1, bytes, pitch;
 	int i, j, L;
@@ -275,8 +221,6 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, bool can_map
 	span[pl->nf] = 1; /* within the storage, so no overflow */
 	for (L = pl->nf - 1; L >= 0; L--)
 		span[L] = span[L + 1] + (pl->ext[L] - 1) * pl->stride[L];
-	pl->mspan1 = pl->nf > 0 ? span[1] : 1;
-	pl->map = false;
 	pl->level = -1;
 	for (L = 0; L <= pl->nf; L++) {
 		if (L > 0)
@@ -298,15 +242,6 @@ static void plan_make(const struct chunk *c, size_t es, size_t cap, bool can_map
 			pl->pitch = pitch;
 			pl->cost = (double)npre * PT_VIEW_PREAD_COST + (double)bytes;
 		}
-	}
-	if (!can_map)
-		return;
-	plan_map(pl, es, cap);
-	if (pl->mcost >= 0 && (pl->level < 0 || pl->mcost < pl->cost)) {
-		pl->map = true;
-		pl->cost = pl->mcost;
-		if (pl->level < 0)
-			pl->level = 0; /* no staging plan fits: a valid plan all the same */
 	}
 }
 
@@ -514,59 +449,6 @@ static int read_pieces(struct pt_view *v, struct pt_source *src, const struct pt
 	return 0;
 }
 
-struct gather_job {
-	unsigned char *out;
-	const unsigned char *src;
-	int nd;
-	const uint64_t *ext, *bs, *os;
-	size_t es;
-};
-
-static void gather_job_run(void *arg)
-{
-	const struct gather_job *j = arg;
-
-	gather(j->out, j->src, j->nd, j->ext, j->bs, j->os, j->es);
-}
-
-/*
- * Gathers c into out (element strides os) from mappings of its footprint, a
- * band of pl->mband indices of the outermost footprint dimension at a time,
- * each unmapped before the next is made; the gather runs under v's guard.
- */
-static int fill_mapped(struct pt_view *v, struct pt_source *src, const struct pt_storage *s,
-		       const struct chunk *c, const struct plan *pl, size_t es, unsigned char *out,
-		       const uint64_t *os, struct pt_error *err)
-{
-	uint64_t ext[MAXD], r0, n, first;
-	struct pt_source_map m;
-	struct gather_job job;
-	const unsigned char *p;
-	int i, d0 = pl->dim[0], rc;
-
-	for (i = 0; i < c->nd; i++)
-		ext[i] = c->ext[i];
-	for (r0 = 0; r0 < pl->ext[0]; r0 += pl->mband) {
-		n = pl->mband < pl->ext[0] - r0 ? pl->mband : pl->ext[0] - r0;
-		first = c->base + r0 * pl->stride[0];
-		p = pt_source_map(src, s->data_offset + first * es,
-				  (size_t)(((n - 1) * pl->stride[0] + pl->mspan1) * es), &m, err);
-		if (!p)
-			return -1;
-		v->maps++;
-		ext[d0] = n;
-		job = (struct gather_job){out + r0 * os[d0] * es, p, c->nd, ext, c->stride, os, es};
-		rc = v->guard(gather_job_run, &job);
-		pt_source_unmap(src, &m);
-		if (rc < 0)
-			return pt_error_sys(err, EIO,
-					    "%s: bus error reading the mapped file (shrunk under "
-					    "the mount?)",
-					    s->key);
-	}
-	return 0;
-}
-
 /*
  * Reads c's footprint as pl says and gathers it into the chunk. With pieces,
  * a band of the outermost footprint dimension at a time (PT_VIEW_BAND bytes
@@ -598,10 +480,7 @@ static int fill(struct pt_view *v, struct pt_source *src, const struct pt_tensor
 		ext[i] = c->ext[i];
 		dense *= c->ext[i];
 	}
-	if (pl->map && !direct) {
-		if (fill_mapped(v, src, s, c, pl, es, out, os, err) < 0)
-			return -1;
-	} else if (direct) {
+	if (direct) {
 		v->preads++;
 		if (pt_source_read(src, out, (size_t)(c->count * es), s->data_offset + c->base * es,
 				   s->key, err) < 0)
@@ -675,7 +554,7 @@ const unsigned char *pt_view_get(struct pt_view *v, struct pt_source *src,
 		double per;
 
 		chunk_at(&g, off / g.es, cb, &c);
-		plan_make(&c, g.es, v->budget, v->guard && pt_source_can_map(src), &pl);
+		plan_make(&c, g.es, v->budget, &pl);
 		per = pl.level < 0
 			  ? 0
 			  : (pl.cost + (double)(c.count * g.es)) / (double)(c.count * g.es);

@@ -12,16 +12,6 @@
  * chunk stays cached, so the kernel's sequential 128 KiB-1 MiB requests
  * are served from it until the reading moves past it.
  *
- * A source that can map (pt_source_map: the local file) is read another
- * way where that costs less than the preads (a transpose's thousands of
- * sub-KiB pieces a chunk): the footprint is mapped a band of at most the
- * budget's bytes at a time, gathered straight from the mapping, and
- * unmapped, so mapped file pages never add more than the budget to RSS. A
- * file shrunk under the mapping raises SIGBUS on the read; the library has
- * no signal state of its own, so it maps only when the caller has set a
- * guard (pt_view_set_guard) that turns that SIGBUS into a failed call, and
- * reads by pread otherwise.
- *
  * Memory: a struct pt_view holds at most 2 x budget bytes, allocated on
  * first use and kept until pt_view_close: the gathered chunk with, in front
  * of it, the last PT_VIEW_TAIL (1 MiB) of the chunk before (for requests
@@ -52,20 +42,6 @@ struct pt_view;
  * pt_view serves one thread at a time: the caller serialises calls on it.
  */
 struct pt_view *pt_view_open(size_t budget);
-
-/*
- * A guard runs fn(arg) and returns 0 when fn returned, or -1 when fn raised
- * SIGBUS reading a mapping (fn is then cut short; it holds no locks and
- * allocates nothing, so that is safe). It is the caller's: the daemon's
- * sigsetjmp and SIGBUS handler, per thread.
- */
-typedef int pt_view_guard_fn(void (*fn)(void *), void *arg);
-
-/*
- * Lets v read mapped spans of sources that can map, each gather from a
- * mapping run through guard; NULL (the default) reads by pread only.
- */
-void pt_view_set_guard(struct pt_view *v, pt_view_guard_fn *guard);
 
 /* Frees v and its buffers. v may be NULL. */
 void pt_view_close(struct pt_view *v);
@@ -103,8 +79,5 @@ bool pt_view_holds(const struct pt_view *v, const struct pt_tensor *t, uint64_t 
 
 /* preads v has issued since it was opened (for tests and the bench). */
 uint64_t pt_view_preads(const struct pt_view *v);
-
-/* Spans v has mapped since it was opened (for tests and the bench). */
-uint64_t pt_view_maps(const struct pt_view *v);
 
 #endif
