@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 
 #include "checkpoint.h"
+#include "export.h"
+#include "stwrite.h"
 #include "rules.h"
 #include "save.h"
 #include "scan.h"
