@@ -552,6 +552,28 @@ out_free:
 
 #define CHUNK (8u << 20)
 
+/* Writes all n bytes at off, going on after short writes; 0, or -1 with errno. */
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
 /* Copies n source bytes at *soff to fd at *doff: in the kernel, else through buf. */
 static int copy_run(int sfd, uint64_t soff, int fd, uint64_t doff, uint64_t n, char *buf,
 		    struct pt_progress *prog, struct pt_error *err)
@@ -573,8 +595,8 @@ static int copy_run(int sfd, uint64_t soff, int fd, uint64_t doff, uint64_t n, c
 			}
 		} else {
 			k = pread(sfd, buf, want, (off_t)soff);
-			if (k > 0 && pwrite(fd, buf, (size_t)k, (off_t)doff) != k)
-				return pt_error_sys(err, errno ? errno : EIO, "export: write");
+			if (k > 0 && pwrite_all(fd, buf, (size_t)k, doff) < 0)
+				return pt_error_sys(err, errno, "export: write");
 		}
 		if (k < 0)
 			return pt_error_sys(err, errno, "export: copy");
@@ -609,8 +631,8 @@ static int write_tensor(struct pt_export_job *j, const struct pt_st_entry *e, in
 			return -1;
 		if (k == 0)
 			return pt_error_set(err, PT_ERR_IO, "export: %s ended early", e->name);
-		if (pwrite(fd, buf, (size_t)k, (off_t)(base + e->begin + off)) != k)
-			return pt_error_sys(err, errno ? errno : EIO, "export: write");
+		if (pwrite_all(fd, buf, (size_t)k, base + e->begin + off) < 0)
+			return pt_error_sys(err, errno, "export: write");
 		off += (uint64_t)k;
 		pt_progress_add(prog, (uint64_t)k);
 	}
@@ -622,8 +644,8 @@ static int write_shard(struct pt_export_job *j, struct shard *f, char *buf,
 {
 	size_t i;
 
-	if (pwrite(f->fd, f->hdr, f->hdrlen, 0) != (ssize_t)f->hdrlen)
-		return pt_error_sys(err, errno ? errno : EIO, "export: %s: write", f->final);
+	if (pwrite_all(f->fd, f->hdr, f->hdrlen, 0) < 0)
+		return pt_error_sys(err, errno, "export: %s: write", f->final);
 	for (i = 0; i < f->n; i++)
 		if (write_tensor(j, &f->e[i], f->fd, f->hdrlen, buf, prog, err) < 0)
 			return pt_error_prefix(err, "%s", f->e[i].name), -1;
@@ -653,8 +675,8 @@ int pt_export_run(struct pt_export_job *j, struct pt_progress *prog, struct pt_e
 			goto out_free;
 	if (j->index) {
 		len = strlen(j->index);
-		if (write(j->idx.fd, j->index, len) != (ssize_t)len || fsync(j->idx.fd) < 0) {
-			pt_error_sys(err, errno ? errno : EIO, "export: %s", j->idx.final);
+		if (pwrite_all(j->idx.fd, j->index, len, 0) < 0 || fsync(j->idx.fd) < 0) {
+			pt_error_sys(err, errno, "export: %s", j->idx.final);
 			goto out_free;
 		}
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """st_check.py - checks a safetensors export of a checkpoint against torch.load.
 
-usage: st_check.py CHECKPOINT INSPECT_TSV EXPORTED [--sharded]
+usage: st_check.py CHECKPOINT INSPECT_TSV EXPORTED [--sharded [--max BYTES]]
 
 EXPORTED is one .safetensors file, or with --sharded a folder written by
 `export safetensors DIR --shard-size SIZE`. INSPECT_TSV is ptfs-inspect's
@@ -12,7 +12,9 @@ makes it (tensors by dtype rank descending then name, contiguous offsets,
 "__metadata__" first, spaces to a multiple of 8), and that the data ends
 the file; then that every tensor of the listing is in the export with
 torch.load's bytes, or dropped as tied with metadata naming a kept tensor
-whose bytes equal it. Prints a summary; exits 1 with the reason on failure.
+whose bytes equal it. With --sharded: shard names, the index's weight_map
+and total_size, and (--max) every shard's data within BYTES unless it
+holds one tensor. Prints a summary; exits 1 with the reason on failure.
 
 Only for trusted fixtures: torch.load runs the checkpoint's pickle.
 """
@@ -79,6 +81,7 @@ def tensor_bytes(t):
 def main():
     ckpt, tsv, out = sys.argv[1:4]
     sharded = "--sharded" in sys.argv[4:]
+    limit = int(sys.argv[sys.argv.index("--max") + 1]) if "--max" in sys.argv else None
     files = {}
     if sharded:
         names = sorted(f for f in os.listdir(out) if f.endswith(".safetensors"))
@@ -119,6 +122,9 @@ def main():
                 fail("%s in two files" % k)
             a, b = v["data_offsets"]
             tensors[k] = (v, data[a:b], nm)
+        ntens = len([k for k in hdr if k != "__metadata__"])
+        if limit is not None and len(data) > limit and ntens > 1:
+            fail("%s: %d bytes of data in %d tensors, over %d" % (nm, len(data), ntens, limit))
         if hdr and max([0] + [v["data_offsets"][1] for k, v in hdr.items()
                               if k != "__metadata__"]) != len(data):
             fail("%s: data does not end the file" % nm)
