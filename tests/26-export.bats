@@ -205,3 +205,52 @@ model.safetensors.index.json"
 	[ "$(stat -c %s "$OUT/big.safetensors")" -eq $((536870912 + 8 + $(header "$OUT/big.safetensors" | wc -c))) ]
 	cmp <(tail -c +$((9 + $(header "$OUT/big.safetensors" | wc -c))) "$OUT/big.safetensors" | head -c 4) <(cat "$MNT/layer0/weight" | head -c 4)
 }
+
+@test "TorchScript: .ptfs/code holds the archive's code/ members byte for byte" {
+	local f
+	for f in "$FIX"/31_script_seq.pt "$FIX"/32_script_lists.pt; do
+		mount_ckpt "$f"
+		run "$TORCH_PY" "$ROOT/scripts/ts_code_check.py" "$f" "$MNT"
+		assert_success
+		unmount_all
+	done
+	mount_ckpt "$FIX/31_script_seq.pt"
+	run getfattr --absolute-names -n user.pt.type --only-values "$MNT/.ptfs/code/__torch__.py"
+	assert_output "ptfs.code"
+	run getfattr --absolute-names -n user.pt.type --only-values "$MNT/proj/0"
+	assert_output "__torch__.torch.nn.modules.linear.Linear"
+	run ls -A "$MNT"
+	refute_output --partial "code"
+	# no code folder for a checkpoint that is not TorchScript
+	mount_ckpt "$FIX/17_demo.pt"
+	[ ! -e "$MNT/.ptfs/code" ]
+}
+
+@test "TorchScript: the real-world archives' code, deflated or stored" {
+	need_shared
+	local f
+	for f in "$SHARED"/realworld/ts_*.pt; do
+		mount_ckpt "$f"
+		run "$TORCH_PY" "$ROOT/scripts/ts_code_check.py" "$f" "$MNT"
+		assert_success
+		unmount_all
+	done
+}
+
+@test "TorchScript: a code member over 64 MiB is refused at its read, not at mount" {
+	local f="$BATS_TEST_TMPDIR/bigcode.pt"
+	"$TORCH_PY" -c '
+import sys, torch, zipfile
+torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), sys.argv[1])
+with zipfile.ZipFile(sys.argv[1], "a") as z:
+    prefix = z.namelist()[0].split("/")[0]
+    z.writestr(prefix + "/code/big.py", b"#" * (65 << 20), compress_type=zipfile.ZIP_DEFLATED)
+' "$f"
+	mount_ckpt "$f"
+	[ "$(stat -c %s "$MNT/.ptfs/code/big.py")" -eq $((65 << 20)) ]
+	run cat "$MNT/.ptfs/code/big.py"
+	assert_failure
+	run cat "$MNT/.ptfs/code/__torch__/torch/nn/modules/linear.py"
+	assert_success
+	assert_output --partial "class Linear"
+}
