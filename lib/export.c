@@ -67,6 +67,7 @@ struct pt_export_job {
 	char *index;          /* the index JSON, or NULL for one file */
 	struct shard idx;     /* its file (final, tmp, fd) */
 	int dirfd;
+	bool made_dir, done; /* DIR was made here; the files were published */
 	uint64_t total;
 	size_t nleft, ndropped;
 	char *left;           /* "a (int), b (meta)..." */
@@ -439,8 +440,8 @@ static int make_index(struct pt_export_job *j, struct pt_error *err)
 	return 0;
 }
 
-/* The folder of a shard set: made when missing, else it must be one. */
-static int shard_dir(const char *path, struct pt_error *err)
+/* The folder of a shard set: made when missing (*made set), else it must be one. */
+static int shard_dir(const char *path, bool *made, struct pt_error *err)
 {
 	struct stat st;
 
@@ -453,6 +454,7 @@ static int shard_dir(const char *path, struct pt_error *err)
 	}
 	if (errno != ENOENT || mkdir(path, 0755) < 0)
 		return pt_error_sys(err, errno, "export: %s", path);
+	*made = true;
 	return 0;
 }
 
@@ -532,7 +534,7 @@ struct pt_export_job *pt_export_begin(struct pt_checkpoint *ck, const char *path
 
 		memcpy(j->dir, path, slash == path ? 1 : (size_t)(slash - path));
 	}
-	if ((sharded && shard_dir(j->dir, err) < 0) || collect(j, err) < 0 ||
+	if ((sharded && shard_dir(j->dir, &j->made_dir, err) < 0) || collect(j, err) < 0 ||
 	    drop_ties(j, err) < 0 || add_meta(j, "format", "pt") < 0 || plan_shards(j, sharded ? opts->shard_size : 0, err) < 0)
 		goto out_free;
 	j->dirfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -689,6 +691,7 @@ int pt_export_run(struct pt_export_job *j, struct pt_progress *prog, struct pt_e
 		pt_error_sys(err, errno, "export: %s: fsync of its folder", j->dir);
 		goto out_free;
 	}
+	j->done = true;
 	ret = 0;
 out_free:
 	free(buf);
@@ -727,6 +730,8 @@ void pt_export_free(struct pt_export_job *j)
 		close(j->idx.fd);
 	if (j->dirfd >= 0)
 		close(j->dirfd);
+	if (j->made_dir && !j->done)
+		rmdir(j->dir); /* a folder made for a failed export goes too (when empty) */
 	for (i = 0; i < j->npool; i++)
 		free(j->pool[i]);
 	free(j->pool);

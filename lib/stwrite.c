@@ -161,7 +161,8 @@ int pt_st_header_build(struct pt_st_entry *e, size_t n, const struct pt_st_meta 
 		if (dtype_rank(e[i].dtype) < 0)
 			return pt_error_set(err, PT_ERR_INVAL, "%s: safetensors has no dtype %s",
 					    e[i].name, pt_dtype_name(e[i].dtype));
-	qsort(e, n, sizeof(*e), entry_cmp);
+	if (n)
+		qsort(e, n, sizeof(*e), entry_cmp);
 	put(&b, "\0\0\0\0\0\0\0\0{", 9);
 	if (nm) {
 		ms = malloc(nm * sizeof(*ms));
