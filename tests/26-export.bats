@@ -80,7 +80,8 @@ import json,struct,sys
 r=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",r[:8])[0]
 h=json.loads(r[8:8+n]); h.pop("__metadata__")
 print(" ".join(sorted({v["dtype"] for v in h.values()}, key=lambda d: min(v["data_offsets"][0] for v in h.values() if v["dtype"]==d))))' "$OUT/d.safetensors"
-	assert_output "U64 I64 F64 F32 U32 I32 BF16 F16 U16 I16 F8_E4M3 F8_E5M2 I8 U8 BOOL" || assert_output "I64 F64 F32 I32 BF16 F16 I16 I8 U8 BOOL"
+	# the reference's rank order, of the dtypes torch 1.13 saves
+	assert_output "I64 F64 F32 I32 BF16 F16 I16 I8 U8 BOOL"
 }
 
 @test "str leaves become metadata; the rest is listed as left out" {
@@ -108,7 +109,6 @@ h=json.loads(r[8:8+n]); m=h.pop("__metadata__"); print(sorted(h), m)' "$OUT/t.sa
 	run "$PTFS" export "$FIX/06_shared_views.pt" "$OUT/v.safetensors"
 	assert_output --partial "3 tensors in 1 file, 0 metadata, 0 tied dropped"
 	check "$FIX/06_shared_views.pt" "$OUT/v.safetensors"
-	check "$FIX/04_views.pt" "$OUT/../out/v.safetensors" 2>/dev/null || true
 	"$PTFS" export "$FIX/04_views.pt" "$OUT/w.safetensors" 2>/dev/null
 	check "$FIX/04_views.pt" "$OUT/w.safetensors"
 }
