@@ -41,6 +41,7 @@ struct subcommand {
 
 static int cmd_convert(const struct cli_args *a);
 static int cmd_scan(const struct cli_args *a);
+static int cmd_export(const struct cli_args *a);
 
 #define OPT_HELP                                                                              \
 	"    -o map_location=RULE   locations as after this map_location rule, as written\n" \
@@ -93,6 +94,16 @@ static const struct subcommand commands[] = {
 	  "was. DST may not be SRC.\n"
 	  "\n" OPT_HELP,
 	  2, 2, false, true, cmd_convert },
+	{ "export", "export [-o OPT[,OPT]...] [--shard-size SIZE] SRC DST",
+	  "Writes the tensors of checkpoint SRC as the safetensors file DST, as\n"
+	  "`export safetensors` of .ptfs/control does (docs/export.md): names from\n"
+	  "the tree, str values as metadata, tied tensors kept once. With\n"
+	  "--shard-size SIZE (5GB, 500MB, 2GiB) DST is a folder of Hugging Face\n"
+	  "shards and their model.safetensors.index.json. Atomic; what was left\n"
+	  "out is printed on stderr.\n"
+	  "\n"
+	  "    --shard-size SIZE      write shards of at most SIZE bytes into DST\n" OPT_HELP,
+	  2, 2, false, true, cmd_export },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -158,6 +169,10 @@ static int parse_args(const struct subcommand *c, int argc, char **argv, struct 
 		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			printf("usage: ptfs %s\n\n%s", c->usage, c->help);
 			return -1;
+		} else if (c->run == cmd_export && strcmp(arg, "--shard-size") == 0) {
+			if (i + 1 >= argc)
+				return usage_error(c, "%s needs a value", arg);
+			a->shard_size = argv[++i];
 		} else if (c->recursive_flag && strcmp(arg, "-R") == 0) {
 			a->recursive = true;
 		} else if (c->takes_o && strncmp(arg, "-o", 2) == 0) {
@@ -401,6 +416,61 @@ static int cmd_convert(const struct cli_args *a)
 out:
 	pt_save_free(job);
 	free(locs);
+	free(abs);
+	cli_close(ck, rules);
+	return rc;
+}
+
+static int cmd_export(const struct cli_args *a)
+{
+	const char *src = a->ops[0], *dst = a->ops[1];
+	struct pt_export_opts eo = { 0 };
+	struct pt_checkpoint *ck = NULL;
+	struct pt_rules *rules = NULL;
+	struct pt_export_job *job = NULL;
+	struct pt_progress prog = { 0 };
+	struct cli_meter *meter;
+	char *abs = NULL;
+	struct pt_error err;
+	int rc;
+
+	pt_error_clear(&err);
+	if (a->shard_size && pt_size_parse(a->shard_size, &eo.shard_size, &err) < 0) {
+		fprintf(stderr, "ptfs export: --shard-size %s\n", err.msg);
+		return CLI_USAGE;
+	}
+	rc = cli_open(a, src, &ck, &rules);
+	if (rc)
+		return rc;
+	rc = CLI_FAIL;
+	if (dst[0] == '/') {
+		abs = strdup(dst);
+	} else {
+		char *cwd = getcwd(NULL, 0);
+
+		if (!cwd || asprintf(&abs, "%s/%s", cwd, dst) < 0)
+			abs = NULL;
+		free(cwd);
+	}
+	if (!abs) {
+		fprintf(stderr, "ptfs: %s: out of memory\n", dst);
+		goto out;
+	}
+	job = pt_export_begin(ck, abs, &eo, &prog, &err);
+	if (!job) {
+		fprintf(stderr, "ptfs: %s: %s\n", dst, err.msg);
+		goto out;
+	}
+	meter = cli_meter_start(&prog);
+	if (pt_export_run(job, &prog, &err) == 0)
+		rc = CLI_OK;
+	cli_meter_stop(meter);
+	if (rc != CLI_OK)
+		fprintf(stderr, "ptfs: %s: %s\n", dst, err.msg);
+	else
+		fprintf(stderr, "ptfs: %s: %s\n", dst, pt_export_summary(job));
+out:
+	pt_export_free(job);
 	free(abs);
 	cli_close(ck, rules);
 	return rc;

@@ -33,6 +33,7 @@ struct cli_args {
 	size_t nmaps;
 	struct pt_open_opts oo;
 	bool recursive;        /* ls -R */
+	const char *shard_size; /* export --shard-size SIZE, or NULL */
 	char **ops;            /* the operands, in order (point into argv) */
 	size_t nops;
 };

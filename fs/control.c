@@ -290,9 +290,11 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* A save or an export: one runs at a time, with the same progress and report. */
 struct save_thread {
 	struct ptfs *fs;
 	struct pt_save_job *job;
+	struct pt_export_job *xjob; /* instead of job, for `export` */
 	struct timespec t0;
 };
 
@@ -306,16 +308,19 @@ static void *save_main(void *arg)
 	int e = 0;
 
 	pt_error_clear(&err);
-	if (pt_save_run(st->job, &fs->prog, &err) < 0) {
+	if ((st->xjob ? pt_export_run(st->xjob, &fs->prog, &err)
+		      : pt_save_run(st->job, &fs->prog, &err)) < 0) {
 		e = ptfs_errno(&err);
 		if (asprintf(&result, "failed %s: %s", fs->save_path, err.msg) < 0)
 			result = NULL;
-	} else if (asprintf(&result, "done %s %llu bytes in %.3f s", fs->save_path,
+	} else if (asprintf(&result, "done %s %llu bytes in %.3f s%s%s", fs->save_path,
 			    (unsigned long long)__atomic_load_n(&fs->prog.total, __ATOMIC_RELAXED),
-			    seconds_since(&st->t0)) < 0) {
+			    seconds_since(&st->t0), st->xjob ? ": " : "",
+			    st->xjob ? pt_export_summary(st->xjob) : "") < 0) {
 		result = NULL;
 	}
 	pt_save_free(st->job);
+	pt_export_free(st->xjob);
 	pthread_mutex_lock(&fs->lock);
 	free(fs->save_result);
 	fs->save_result = result;
@@ -340,8 +345,9 @@ static void *save_main(void *arg)
  * file) fails here with its errno; the copy runs in a thread. Called with
  * fs->lock held and fs->saving set; returns 0 or an errno (saving cleared).
  */
-static int start_save(struct ptfs *fs, const char *path, struct pt_error *err)
+static int start_save(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_error *err)
 {
+	const char *path = cmd->arg;
 	size_t n = fs->ck->torch.nstorages, i;
 	const char **locs = malloc((n ? n : 1) * sizeof(*locs));
 	struct save_thread *st = calloc(1, sizeof(*st));
@@ -359,16 +365,25 @@ static int start_save(struct ptfs *fs, const char *path, struct pt_error *err)
 		fs->save_thread_valid = false;
 	}
 	free(fs->save_path);
-	fs->save_path = strdup(path);
+	if (cmd->kind == PT_CMD_EXPORT) {
+		struct pt_export_opts eo = { .shard_size = cmd->shard_size };
+
+		if (asprintf(&fs->save_path, "export safetensors %s", path) < 0)
+			fs->save_path = NULL;
+		st->xjob = pt_export_begin(fs->ck, path, &eo, &fs->prog, err);
+	} else {
+		fs->save_path = strdup(path);
+		st->job = pt_save_begin(fs->ck, path, locs, NULL, &fs->prog, err);
+	}
 	st->fs = fs;
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
-	st->job = pt_save_begin(fs->ck, path, locs, NULL, &fs->prog, err);
-	if (!st->job) {
+	if (!st->job && !st->xjob) {
 		e = err->code == PT_ERR_INVAL ? EINVAL : ptfs_errno(err);
 		goto out_free;
 	}
 	if (pthread_create(&fs->save_thread, NULL, save_main, st) != 0) {
 		pt_save_free(st->job);
+		pt_export_free(st->xjob);
 		pt_error_set(err, PT_ERR_NOMEM, "cannot start the save thread");
 		e = EAGAIN;
 		goto out_free;
@@ -383,7 +398,8 @@ out_free:
 	if (e) {
 		char *result = NULL;
 
-		if (asprintf(&result, "failed %s: %s", path, err->msg) < 0)
+		if (asprintf(&result, "failed %s: %s", fs->save_path ? fs->save_path : path,
+			     err->msg) < 0)
 			result = NULL;
 		free(fs->save_result);
 		fs->save_result = result;
@@ -499,7 +515,7 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *
 	struct waiter w = { .fs = fs };
 	struct pt_cmd *cmds;
 	struct pt_error err;
-	const char *save = NULL;
+	const struct pt_cmd *save = NULL;
 	bool wait = false;
 	size_t n, i;
 	int e = 0;
@@ -530,13 +546,13 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *
 	for (i = 0; i < n; i++) {
 		if (cmds[i].kind == PT_CMD_WAIT)
 			wait = true;
-		if (cmds[i].kind != PT_CMD_SAVE)
+		if (cmds[i].kind != PT_CMD_SAVE && cmds[i].kind != PT_CMD_EXPORT)
 			continue;
 		if (save) {
-			pt_error_set(&err, PT_ERR_INVAL, "one save per write");
+			pt_error_set(&err, PT_ERR_INVAL, "one save or export per write");
 			e = EINVAL;
 		}
-		save = cmds[i].arg;
+		save = &cmds[i];
 	}
 	if (wait) /* not under fs->lock: libfuse may call it at once */
 		fuse_req_interrupt_func(req, on_interrupt, &w);

@@ -107,7 +107,7 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s [options] CHECKPOINT MOUNTPOINT\n"
-		"       %s ls|cat|info|scan|convert|diff ... (see %s COMMAND --help)\n"
+		"       %s ls|cat|info|scan|convert|export|diff ... (see %s COMMAND --help)\n"
 		"\n"
 		"Mounts a PyTorch checkpoint (torch.save zip or legacy format) read-only:\n"
 		"its object tree as directories, each tensor as a file of raw bytes, with\n"
@@ -139,6 +139,8 @@ static void usage(FILE *f, const char *prog)
 		"    scan FILE...               the same as --scan\n"
 		"    convert [-o map_location=RULE]... SRC DST\n"
 		"                               write SRC with its storages retagged, atomically\n"
+		"    export [-o map_location=RULE]... [--shard-size SIZE] SRC DST\n"
+		"                               write SRC's tensors as safetensors (docs/export.md)\n"
 		"    diff [-q] [--rtol R] [--atol A] [--equal-nan] A B\n"
 		"                               compare two checkpoints: keys, metadata, values;\n"
 		"                               exit 0 equal, 1 different, 2 trouble (docs/diff.md)\n"

@@ -11,6 +11,7 @@
 #include "ptfs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -397,6 +398,29 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/* A TorchScript code/ member (code.h): inflated at its first read, then from memory. */
+static void read_record(fuse_req_t req, struct pt_checkpoint *ck, const struct pt_node *n,
+			size_t size, uint64_t off)
+{
+	struct pt_error err;
+	char *buf = malloc(size ? size : 1);
+	int64_t got;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pt_error_clear(&err);
+	got = pt_code_read(ck, n, buf, size, off, &err);
+	if (got < 0) {
+		fprintf(stderr, "ptfs: .ptfs/code/%s: %s\n", n->name, err.msg);
+		fuse_reply_err(req, ptfs_errno(&err));
+	} else {
+		fuse_reply_buf(req, buf, (size_t)got);
+	}
+	free(buf);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -425,6 +449,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size = (size_t)(total - (uint64_t)off);
 	if (n->kind == PT_NODE_DATA) {
 		fuse_reply_buf(req, n->u.data.p + off, size);
+		return;
+	}
+	if (n->kind == PT_NODE_RECORD) {
+		read_record(req, ck, n, size, (uint64_t)off);
 		return;
 	}
 	if (n->kind != PT_NODE_TENSOR) {

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 
 #include "checkpoint.h"
+#include "code.h"
+#include "export.h"
+#include "stwrite.h"
 #include "rules.h"
 #include "save.h"
 #include "scan.h"

@@ -9,6 +9,7 @@
  * result and the errors of running them one after the other.
  */
 #include "checkpoint.h"
+#include "code.h"
 #include "digest.h"
 
 #include "jit1.h"
@@ -184,6 +185,7 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 		pt_error_set(err, PT_ERR_NOMEM, "%s: out of memory", path);
 		return NULL;
 	}
+	pthread_mutex_init(&ck->code_lock, NULL);
 	pt_arena_init(&values, PT_VALUES_LIMIT);
 	pt_arena_init(&ck->keep, PT_VALUES_LIMIT);
 	ck->torch.arena = &ck->keep;
@@ -206,7 +208,7 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 		*err = bind.err;
 		goto out_prefix;
 	}
-	if (!ck->tree)
+	if (!ck->tree || pt_code_add(ck, err) < 0)
 		goto out_prefix;
 	pt_arena_release(&values);
 	ck->torch.jit_tensors = NULL; /* were values */
@@ -228,6 +230,8 @@ void pt_checkpoint_close(struct pt_checkpoint *ck)
 	if (!ck)
 		return;
 	pt_sums_free(ck->sums);
+	pt_code_release(ck);
+	pthread_mutex_destroy(&ck->code_lock);
 	pt_tree_free(ck->tree);
 	pt_container_close(ck->c);
 	pt_source_close(ck->src);

@@ -8,6 +8,7 @@
 #ifndef PT_CHECKPOINT_H
 #define PT_CHECKPOINT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,9 @@ struct pt_checkpoint {
 	struct pt_tree *tree;
 	/* the SHA256SUMS listing (digest.h): made by its first user, under that user's lock */
 	struct pt_sums *sums;
+	/* TorchScript code/ members read so far (code.h), under code_lock */
+	struct pt_code_cache *code;
+	pthread_mutex_t code_lock;
 };
 
 /* Default options: UTF-8. */

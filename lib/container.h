@@ -120,6 +120,17 @@ int pt_container_bind(struct pt_container *c, struct pt_torch *t,
  */
 int pt_container_locate(struct pt_container *c, struct pt_storage *s, struct pt_error *err);
 
+/*
+ * Reads the whole zip member name (relative to the prefix), stored or
+ * deflated (inflated through libzip, its CRC checked), into *out, a pages.h
+ * buffer of *len bytes the caller frees with pt_pages_free(*out, *len).
+ * Refuses (PT_ERR_LIMIT) a member over max bytes before reading it;
+ * PT_ERR_NOTFOUND when there is no such member, PT_ERR_UNSUPPORTED for
+ * another method. Thread-safe (under c->lock). Zip only.
+ */
+int pt_zip_read_member(struct pt_container *c, const char *name, uint64_t max,
+		       unsigned char **out, size_t *len, struct pt_error *err);
+
 /* Frees c (not its source). c may be NULL. */
 void pt_container_close(struct pt_container *c);
 

@@ -257,6 +257,8 @@ uint64_t pt_node_size(const struct pt_node *n)
 	case PT_NODE_DATA:
 	case PT_NODE_LINK:
 		return n->u.data.len;
+	case PT_NODE_RECORD:
+		return n->u.record->size;
 	default:
 		return 0;
 	}

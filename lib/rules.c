@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "rules.h"
+#include "stwrite.h"
 
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -258,6 +259,42 @@ void pt_cmds_free(struct pt_cmd *cmds, size_t n)
 	free(cmds);
 }
 
+/*
+ * `export safetensors PATH [--shard-size SIZE]`: *arg (the text after
+ * `export`, modified in place) becomes the path, *shard the size or 0.
+ */
+static int parse_export(char **arg, uint64_t *shard, int line, struct pt_error *err)
+{
+	char *a = *arg, *opt;
+	struct pt_error e2;
+
+	if (strncmp(a, "safetensors", 11) != 0 || (a[11] != ' ' && a[11] != '\t'))
+		return pt_error_set(err, PT_ERR_INVAL,
+				    "line %d: usage: export safetensors PATH [--shard-size SIZE]", line);
+	a += 11 + strspn(a + 11, " \t");
+	opt = strstr(a, " --shard-size");
+	if (!opt)
+		opt = strstr(a, "\t--shard-size");
+	if (opt) {
+		char *size = opt + 13;
+
+		*opt = '\0';
+		size += strspn(size, " \t");
+		if (size == opt + 13 || !*size || strpbrk(size, " \t"))
+			return pt_error_set(err, PT_ERR_INVAL, "line %d: --shard-size needs one SIZE",
+					    line);
+		if (pt_size_parse(size, shard, &e2) < 0)
+			return pt_error_set(err, PT_ERR_INVAL, "line %d: --shard-size %s", line, e2.msg);
+		while (opt > a && (opt[-1] == ' ' || opt[-1] == '\t'))
+			*--opt = '\0';
+	}
+	if (a[0] != '/')
+		return pt_error_set(err, PT_ERR_INVAL,
+				    "line %d: export needs an absolute path, got '%s'", line, a);
+	*arg = a;
+	return 0;
+}
+
 int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 		  struct pt_error *err)
 {
@@ -275,6 +312,7 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 		char *s, *arg;
 		struct pt_cmd *nvp;
 		enum pt_cmd_kind kind;
+		uint64_t shard = 0;
 
 		pos += ll + (nl ? 1 : 0);
 		line++;
@@ -310,9 +348,14 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 					     "line %d: save needs an absolute path, got '%s'", line, arg);
 				goto out_bad;
 			}
+		} else if (strcmp(s, "export") == 0) {
+			kind = PT_CMD_EXPORT;
+			if (parse_export(&arg, &shard, line, err) < 0)
+				goto out_bad;
 		} else {
 			pt_error_set(err, PT_ERR_INVAL,
-				     "line %d: unknown command '%s' (map_location, save, wait, reload)", line, s);
+				     "line %d: unknown command '%s' (map_location, save, export, wait, reload)",
+				     line, s);
 			goto out_bad;
 		}
 		nvp = realloc(v, (nv + 1) * sizeof(*v));
@@ -322,6 +365,7 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 		}
 		v = nvp;
 		v[nv].kind = kind;
+		v[nv].shard_size = shard;
 		v[nv].arg = strdup(arg);
 		free(s);
 		if (!v[nv].arg)

@@ -35,11 +35,12 @@ struct pt_rules *pt_rules_new(struct pt_checkpoint *ck, struct pt_error *err);
 /* Frees r; the storages' location pointers go back to NULL. r may be NULL. */
 void pt_rules_free(struct pt_rules *r);
 
-enum pt_cmd_kind { PT_CMD_MAP, PT_CMD_RESET, PT_CMD_SAVE, PT_CMD_WAIT, PT_CMD_RELOAD };
+enum pt_cmd_kind { PT_CMD_MAP, PT_CMD_RESET, PT_CMD_SAVE, PT_CMD_WAIT, PT_CMD_RELOAD, PT_CMD_EXPORT };
 
 struct pt_cmd {
 	enum pt_cmd_kind kind;
-	char *arg; /* MAP: the pairs or tag as written; SAVE: the path */
+	char *arg; /* MAP: the pairs or tag as written; SAVE, EXPORT: the path */
+	uint64_t shard_size; /* EXPORT: --shard-size in bytes, or 0 for one file */
 };
 
 /*

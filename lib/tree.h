@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "container.h"
 #include "hash.h"
 #include "pyobj.h"
 #include "torch.h"
@@ -33,6 +34,7 @@ enum pt_node_kind {
 	PT_NODE_DATA,    /* u.data: bytes held in memory (text of a scalar, a str, bytes, a numpy array) */
 	PT_NODE_LINK,    /* u.data: a relative symlink target */
 	PT_NODE_SPECIAL, /* u.special: a file the daemon serves (.ptfs/control) */
+	PT_NODE_RECORD,  /* u.record: an archive member shown as it is (.ptfs/code, code.h) */
 };
 
 struct pt_node {
@@ -58,6 +60,7 @@ struct pt_node {
 			const struct pt_array *array; /* a numpy array's dtype and shape, or NULL */
 		} data;
 		int special;
+		const struct pt_record *record;
 	} u;
 };
 

@@ -756,6 +756,31 @@ static void zr_close(struct pt_container *c)
 	c->priv = NULL;
 }
 
+int pt_zip_read_member(struct pt_container *c, const char *name, uint64_t max,
+		       unsigned char **out, size_t *len, struct pt_error *err)
+{
+	struct zsrc zs = { .src = c->src };
+	struct pt_record *r = c->format == PT_FORMAT_ZIP ? zr_lookup(c, name) : NULL;
+	zip_t *za = NULL;
+	int ret = -1;
+
+	if (!r)
+		return pt_error_set(err, PT_ERR_NOTFOUND, "no zip member %s", name);
+	zip_error_init(&zs.error);
+	pthread_mutex_lock(&c->lock);
+	if (r->method == 8 && r->size <= max && !(za = zr_libzip_open(&zs, err)))
+		goto out_unlock;
+	ret = zr_read_record(c, za, r, max, out, err);
+	if (ret == 0)
+		*len = (size_t)r->size;
+	if (za)
+		zip_discard(za);
+out_unlock:
+	pthread_mutex_unlock(&c->lock);
+	zip_error_fini(&zs.error);
+	return ret;
+}
+
 static const struct pt_container_ops zr_ops = {
 	.bind = zr_bind,
 	.locate = zr_locate_storage,

@@ -12,7 +12,7 @@ setup() {
 # ---- dispatch and help ----
 
 @test "each subcommand's --help prints its usage and exits 0" {
-	for c in ls cat info scan convert; do
+	for c in ls cat info scan convert export; do
 		run "$PTFS" "$c" --help
 		assert_success
 		assert_line --index 0 --partial "usage: ptfs $c "
@@ -24,7 +24,7 @@ setup() {
 @test "ptfs --help lists the subcommands" {
 	run "$PTFS" --help
 	assert_success
-	assert_line --index 1 "       $PTFS ls|cat|info|scan|convert|diff ... (see $PTFS COMMAND --help)"
+	assert_line --index 1 "       $PTFS ls|cat|info|scan|convert|export|diff ... (see $PTFS COMMAND --help)"
 	assert_output --partial "    convert [-o map_location=RULE]... SRC DST"
 	assert_output --partial "A checkpoint named like a command mounts as ./NAME."
 }

@@ -124,11 +124,27 @@ static void test_cmds_parse(void)
 	CHECK_INT(n, 1);
 	pt_cmds_free(cmds, n);
 
+	/* export: the path (spaces kept), the shard size in bytes */
+	CHECK_INT(pt_cmds_parse("export safetensors /a b/m.st\n"
+				"export  safetensors\t/d --shard-size 5GB \n", 70, &cmds, &n, &err), 0);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_INT(cmds[0].kind, PT_CMD_EXPORT);
+		CHECK_STR(cmds[0].arg, "/a b/m.st");
+		CHECK_INT(cmds[0].shard_size, 0);
+		CHECK_STR(cmds[1].arg, "/d");
+		CHECK_INT(cmds[1].shard_size, 5000000000ll);
+	}
+	pt_cmds_free(cmds, n);
+	parse_fails("export /x.st\n", 0, "line 1: usage: export safetensors PATH [--shard-size SIZE]");
+	parse_fails("export safetensors x.st\n", 0, "line 1: export needs an absolute path, got 'x.st'");
+	parse_fails("export safetensors /d --shard-size\n", 0, "line 1: --shard-size needs one SIZE");
+
 	/* errors, with the line they are on (comments and blanks count) */
-	parse_fails("frobnicate /x\n", 0, "line 1: unknown command 'frobnicate' (map_location, save, wait, reload)");
+	parse_fails("frobnicate /x\n", 0, "line 1: unknown command 'frobnicate' (map_location, save, export, wait, reload)");
 	parse_fails("wait now\n", 0, "line 1: wait takes no argument");
 	parse_fails("map_location cpu\n# c\n\nMap_location cpu\n", 0,
-		    "line 4: unknown command 'Map_location' (map_location, save, wait, reload)");
+		    "line 4: unknown command 'Map_location' (map_location, save, export, wait, reload)");
 	parse_fails("map_location cpu\nsave out.pt\n", 0,
 		    "line 2: save needs an absolute path, got 'out.pt'");
 	parse_fails("save\n", 0, "line 1: save needs an absolute path, got ''");
@@ -398,7 +414,7 @@ static void test_rules(const char *fixtures)
 
 	/* a save command is not a rule */
 	{
-		struct pt_cmd save = { PT_CMD_SAVE, "/tmp/x.pt" };
+		struct pt_cmd save = { PT_CMD_SAVE, "/tmp/x.pt", 0 };
 
 		pt_error_clear(&err);
 		CHECK_INT(pt_rules_apply(r, &save, &err), -1);
