@@ -24,7 +24,7 @@ _ptfs()
 			mapfile -t COMPREPLY < <(compgen -W '-f -d -s -o -h --help -V --version --scan' -- "$cur")
 			return
 		fi
-		mapfile -t COMPREPLY < <(compgen -W 'ls cat info scan convert diff' -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W 'ls cat info scan convert export diff' -- "$cur")
 		_ptfs_files
 		return
 	fi
