@@ -224,9 +224,15 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	pt_arena_init(&values, PT_VALUES_LIMIT);
 	pt_arena_init(&ck->keep, PT_VALUES_LIMIT);
 	ck->torch.arena = &ck->keep;
-	ck->src = pt_shards_path(path) ? pt_shards_open(path, err) : pt_source_open_file(path, err);
-	if (!ck->src)
-		goto out_free; /* the message already names the path */
+	if (pt_shards_path(path)) {
+		ck->src = pt_shards_open(path, err);
+		if (!ck->src)
+			goto out_prefix;
+	} else {
+		ck->src = pt_source_open_file(path, err);
+		if (!ck->src)
+			goto out_free; /* the message already names the path */
+	}
 	if (open_and_load(ck, &values, o, &root, err) < 0)
 		goto out_prefix;
 	bind = (struct binder){ .c = ck->c, .t = &ck->torch };

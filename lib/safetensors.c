@@ -371,6 +371,8 @@ fail:
 struct st_priv {
 	struct pt_arena arena;
 	struct pt_st_header h;
+	struct pt_sdpickle_item *items; /* made by pt_st_load */
+	size_t nitems;
 };
 
 static int st_bind(struct pt_container *c, struct pt_torch *t, struct pt_error *err)
@@ -417,7 +419,8 @@ int pt_st_load(struct pt_container *c, struct pt_torch *t, struct pt_arena *a,
 	if (!d)
 		return -1;
 	d->type = "collections.OrderedDict";
-	if (pt_st_add_tensors(t, a, &p->h, 0, &next, d, err) < 0)
+	if (pt_st_add_tensors(t, a, &p->h, 0, &next, d, err) < 0 ||
+	    pt_st_record_items(&p->arena, d, &p->items, &p->nitems, err) < 0)
 		return -1;
 	*root = d;
 	return 0;
@@ -430,32 +433,39 @@ const struct pt_value *pt_st_container_metadata(const struct pt_container *c)
 	return p ? p->h.metadata : NULL;
 }
 
-struct pt_sdpickle_item *pt_st_items(const struct pt_container *c, const struct pt_torch *t,
-				     size_t *n, struct pt_error *err)
+const struct pt_sdpickle_item *pt_st_items(const struct pt_container *c, size_t *n)
 {
-	const struct pt_st_header *h;
-	struct pt_sdpickle_item *v;
-	size_t k = 0, i, j;
+	const struct st_priv *p = c->priv;
 
-	if (c->format != PT_FORMAT_SAFETENSORS && c->format != PT_FORMAT_SHARDED)
-		return pt_error_set(err, PT_ERR_INVAL, "not a safetensors checkpoint"), NULL;
-	v = calloc(t->nstorages ? t->nstorages : 1, sizeof(*v));
+	*n = 0;
+	if (c->format == PT_FORMAT_SHARDED)
+		return pt_shards_items(c, n);
+	if (c->format != PT_FORMAT_SAFETENSORS || !p)
+		return NULL;
+	*n = p->nitems;
+	return p->items;
+}
+
+int pt_st_record_items(struct pt_arena *a, const struct pt_value *d,
+		       struct pt_sdpickle_item **items, size_t *n, struct pt_error *err)
+{
+	struct pt_sdpickle_item *v;
+	size_t i;
+
+	v = pt_arena_alloc(a, (d->u.dict.n ? d->u.dict.n : 1) * sizeof(*v), err);
 	if (!v)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
-	for (j = 0;; j++) {
-		h = c->format == PT_FORMAT_SAFETENSORS ? (j ? NULL : &((struct st_priv *)c->priv)->h)
-						      : pt_shards_header(c, j);
-		if (!h)
-			break;
-		for (i = 0; i < h->ntensors && k < t->nstorages; i++, k++) {
-			v[k].name = h->tensors[i].name;
-			v[k].storage = t->storages[k];
-			v[k].ndim = h->tensors[i].ndim;
-			v[k].shape = h->tensors[i].shape;
-		}
+		return -1;
+	for (i = 0; i < d->u.dict.n; i++) {
+		const struct pt_value *k = d->u.dict.k[i];
+
+		v[i].name = pt_arena_strndup(a, k->u.s.p, k->u.s.len, err);
+		if (!v[i].name)
+			return -1;
+		v[i].t = d->u.dict.v[i]->u.tensor;
 	}
-	*n = k;
-	return v;
+	*items = v;
+	*n = d->u.dict.n;
+	return 0;
 }
 
 /* JSON text of v into buf (grown with realloc); -1 when out of memory. */

@@ -100,13 +100,18 @@ int pt_st_load(struct pt_container *c, struct pt_torch *t, struct pt_arena *a,
 const struct pt_value *pt_st_container_metadata(const struct pt_container *c);
 
 /*
- * The tensors of a safetensors or sharded container (c) as items of a
- * state_dict pickle (sdpickle.h), item i on storage i of t, in a malloc'd
- * array of *n the caller frees. NULL and err (PT_ERR_INVAL for another
- * format, PT_ERR_NOMEM).
+ * The tensors of an opened safetensors or sharded container, after its
+ * load, as items of a state_dict pickle (sdpickle.h), in tree order; *n
+ * items, owned by the container. NULL (and *n = 0) for other formats.
  */
-struct pt_sdpickle_item *pt_st_items(const struct pt_container *c, const struct pt_torch *t,
-				     size_t *n, struct pt_error *err);
+const struct pt_sdpickle_item *pt_st_items(const struct pt_container *c, size_t *n);
+
+/*
+ * Records the items of d (str keys, tensor values: what pt_st_load and
+ * pt_shards_load make) in a, keys copied, into *items and *n. -1 and err.
+ */
+int pt_st_record_items(struct pt_arena *a, const struct pt_value *d,
+		       struct pt_sdpickle_item **items, size_t *n, struct pt_error *err);
 
 /*
  * metadata (a str-to-str dict, or NULL) as compact JSON text followed by

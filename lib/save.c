@@ -302,14 +302,9 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 	}
 	if (ck->c->format == PT_FORMAT_SAFETENSORS || ck->c->format == PT_FORMAT_SHARDED) {
 		/* no pickle to retag: write the one torch.save would (sdpickle.h) */
-		struct pt_sdpickle_item *items = pt_st_items(ck->c, &ck->torch, &i, err);
-		int rc;
+		const struct pt_sdpickle_item *items = pt_st_items(ck->c, &i);
 
-		if (!items)
-			goto out_free;
-		rc = pt_sdpickle_make(items, i, locs, &job->pk, &job->pklen, err);
-		free(items);
-		if (rc < 0)
+		if (pt_sdpickle_make(items, i, locs, &job->pk, &job->pklen, err) < 0)
 			goto out_free;
 	} else if (pt_retag(ck->c->pickle, ck->c->pickle_len, &ck->torch, locs,
 			    ck->c->format == PT_FORMAT_LEGACY, &job->pk, &job->pklen, err) < 0) {

@@ -115,23 +115,24 @@ int pt_sdpickle_make(const struct pt_sdpickle_item *items, size_t n, const char 
 		     unsigned char **out, size_t *len, struct pt_error *err)
 {
 	struct pbuf b = { 0 };
-	int64_t stride[64];
 	size_t i;
-	int j;
 
-	for (i = 0; i < n; i++)
-		if (!pt_dtype_storage_class(items[i].storage->dtype) || items[i].ndim > 64)
+	for (i = 0; i < n; i++) {
+		if (!items[i].t->storage)
+			return pt_error_set(err, PT_ERR_UNSUPPORTED,
+					    "save: tensor '%s' has no data", items[i].name);
+		if (!pt_dtype_storage_class(items[i].t->storage->dtype))
 			return pt_error_set(err, PT_ERR_UNSUPPORTED,
 					    "save: tensor '%s' is %s, which has no storage class torch 1.13 can load; a torch.save file cannot hold it",
-					    items[i].name, pt_dtype_name(items[i].storage->dtype));
+					    items[i].name, pt_dtype_name(items[i].t->storage->dtype));
+	}
 	put(&b, "\x80\x02", 2);
 	global(&b, "collections", "OrderedDict");
 	op(&b, ')');
 	op(&b, 'R');
 	for (i = 0; i < n; i++) {
 		const struct pt_sdpickle_item *it = &items[i];
-		const struct pt_storage *s = it->storage;
-		int64_t acc = 1;
+		const struct pt_storage *s = it->t->storage;
 
 		if (i % 1000 == 0)
 			op(&b, '(');
@@ -146,14 +147,10 @@ int pt_sdpickle_make(const struct pt_sdpickle_item *items, size_t n, const char 
 		integer(&b, (int64_t)s->numel);
 		op(&b, 't');
 		op(&b, 'Q');
-		integer(&b, 0);
-		for (j = it->ndim - 1; j >= 0; j--) {
-			stride[j] = acc;
-			acc *= it->shape[j] ? it->shape[j] : 1;
-		}
-		int_tuple(&b, it->shape, it->ndim);
-		int_tuple(&b, stride, it->ndim);
-		op(&b, 0x89);
+		integer(&b, it->t->offset);
+		int_tuple(&b, it->t->shape, it->t->ndim);
+		int_tuple(&b, it->t->stride, it->t->ndim);
+		op(&b, it->t->requires_grad ? 0x88 : 0x89);
 		global(&b, "collections", "OrderedDict");
 		op(&b, ')');
 		op(&b, 'R');

@@ -5,8 +5,9 @@
  * writes one as torch.save (protocol 2) writes a state_dict: a
  * collections.OrderedDict whose items are torch._utils._rebuild_tensor_v2(
  * persistent_load(('storage', torch.<X>Storage, key, location, numel)),
- * 0, shape, stride, False, OrderedDict()), storages keyed as the
- * checkpoint's (0, 1, ...). Checked with pickletools against torch 1.13.
+ * offset, shape, stride, False, OrderedDict()), storages keyed as the
+ * checkpoint's (0, 1, ...); a storage that several tensors view is
+ * named by each. Checked with pickletools against torch 1.13.
  */
 #ifndef PT_SDPICKLE_H
 #define PT_SDPICKLE_H
@@ -17,10 +18,8 @@
 #include "torch.h"
 
 struct pt_sdpickle_item {
-	const char *name;                 /* the state_dict key */
-	const struct pt_storage *storage; /* the whole tensor, contiguous from 0 */
-	int ndim;
-	const int64_t *shape;
+	const char *name;            /* the state_dict key */
+	const struct pt_tensor *t;   /* its view: storage, offset, shape, stride */
 };
 
 /*

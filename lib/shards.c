@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "pickle.h"
 #include "safetensors.h"
 
 #define SHARDS_MAX_INDEX (64u << 20) /* bytes of an index file */
@@ -38,7 +39,8 @@ struct shard {
 	uint64_t dev, ino;
 	int64_t mtime_ns;
 	int fd;      /* -1 until first use; read with __atomic_load_n */
-	struct pt_st_header h;
+	struct pt_st_header h; /* a safetensors shard's */
+	bool bin;        /* a torch.save shard: its pickle runs at load */
 	size_t nindexed; /* weight_map entries naming it */
 };
 
@@ -48,6 +50,10 @@ struct shards {
 	struct shard *sh;
 	size_t n;
 	struct pt_value *metadata;
+	struct pt_value *wm;   /* the index's weight_map, or NULL */
+	char *idxname;         /* for messages: the index's file name, or the folder */
+	struct pt_sdpickle_item *items; /* made by pt_shards_load */
+	size_t nitems;
 	pthread_mutex_t lock;
 };
 
@@ -221,10 +227,9 @@ static int shard_read(struct shards *S, struct shard *sh, const char *idx, struc
 	sh->ino = f->ino;
 	sh->mtime_ns = f->mtime_ns;
 	if (f->size >= 4 && pt_source_read(f, head, 4, 0, "shard", err) == 0 &&
-	    memcmp(head, "PK\3\4", 4) == 0) {
-		pt_error_set(err, PT_ERR_UNSUPPORTED,
-			     "%s: shard '%s': a torch.save file; ptfs reads only safetensors shards",
-			     idx, sh->name);
+	    (memcmp(head, "PK\3\4", 4) == 0 || memcmp(head, "\x80\x02\x8a\x0a", 4) == 0)) {
+		sh->bin = true; /* its pickle runs in pt_shards_load */
+		ret = 0;
 		goto out_close;
 	}
 	if (pt_st_header_read(&S->arena, f, &sh->h, err) < 0) {
@@ -313,15 +318,25 @@ out_close:
 	return ret;
 }
 
-/* Every name in the shard's header is the index's, and the counts agree. */
+/* The i-th tensor name of what the shard holds: its header's, or d's keys. */
+static const char *held(const struct shard *sh, const struct pt_value *d, size_t first, size_t i)
+{
+	return d ? d->u.dict.k[first + i]->u.s.p : sh->h.tensors[i].name;
+}
+
+/*
+ * Every name the shard holds (its header's, or d's keys from first on) is
+ * the index's for this shard, and the counts agree.
+ */
 static int shard_match(struct shards *S, struct shard *sh, const struct pt_value *wm,
-		       const char *idx, struct pt_error *err)
+		       const char *idx, const struct pt_value *dk, size_t first,
+		       struct pt_error *err)
 {
 	struct pt_value d = { .kind = PT_V_DICT };
-	size_t i;
+	size_t i, nheld = dk ? dk->u.dict.n - first : sh->h.ntensors;
 
-	for (i = 0; i < sh->h.ntensors; i++) {
-		const char *t = sh->h.tensors[i].name;
+	for (i = 0; i < nheld; i++) {
+		const char *t = held(sh, dk, first, i);
 		const struct pt_value *w = pt_vdict_get_str(&wm->u.dict, t);
 
 		if (!w)
@@ -333,12 +348,12 @@ static int shard_match(struct shards *S, struct shard *sh, const struct pt_value
 					    "%s: shard '%s' holds '%s', which the index puts in '%s'",
 					    idx, sh->name, t, w->u.s.p);
 	}
-	if (sh->h.ntensors == sh->nindexed)
+	if (nheld == sh->nindexed)
 		return 0;
 	/* some name of the index is missing from the shard: find it */
-	for (i = 0; i < sh->h.ntensors; i++) {
-		struct pt_value *k = pt_value_str(&S->arena, sh->h.tensors[i].name,
-						  strlen(sh->h.tensors[i].name), err);
+	for (i = 0; i < nheld; i++) {
+		struct pt_value *k = pt_value_str(&S->arena, held(sh, dk, first, i),
+						  strlen(held(sh, dk, first, i)), err);
 
 		if (!k || pt_vdict_set(&S->arena, &d.u.dict, k, k, err) < 0)
 			return -1;
@@ -356,7 +371,7 @@ static int shard_match(struct shards *S, struct shard *sh, const struct pt_value
 static bool shard_pattern(const char *name, size_t *plen, unsigned *k, unsigned *n)
 {
 	size_t l = strlen(name);
-	const char *sfx = ".safetensors", *p;
+	const char *sfx = l > 4 && strcmp(name + l - 4, ".bin") == 0 ? ".bin" : ".safetensors", *p;
 	size_t sl = strlen(sfx);
 	int used = 0;
 
@@ -394,7 +409,7 @@ static int folder_scan(struct shards *S, size_t *cap, const char *dir, struct pt
 			}
 		} else if (plen != plen0 || strncmp(prefix, e->d_name, plen) != 0 || n != n0) {
 			pt_error_set(err, PT_ERR_FORMAT,
-				     "%s: shards of two sets ('%s' and '%s-...-of-%05u.safetensors'); name the index or one file",
+				     "%s: shards of two sets ('%s' and '%s-...-of-%05u'); name the index or one file",
 				     dir, e->d_name, prefix, n0);
 			goto out;
 		}
@@ -403,7 +418,7 @@ static int folder_scan(struct shards *S, size_t *cap, const char *dir, struct pt
 	}
 	if (!prefix) {
 		pt_error_set(err, PT_ERR_NOTFOUND,
-			     "%s: a folder with no *.index.json and no PREFIX-0000K-of-0000N.safetensors shards",
+			     "%s: a folder with no *.index.json and no PREFIX-0000K-of-0000N shards (.safetensors or .bin)",
 			     dir);
 		goto out;
 	}
@@ -411,15 +426,14 @@ static int folder_scan(struct shards *S, size_t *cap, const char *dir, struct pt
 	for (i = 0; i < S->n; i++) {
 		shard_pattern(S->sh[i].name, &plen, &k, &n);
 		if (k != i + 1) {
-			pt_error_set(err, PT_ERR_NOTFOUND,
-				     "%s: shard %s-%05zu-of-%05u.safetensors is missing", dir, prefix,
-				     i + 1, n0);
+			pt_error_set(err, PT_ERR_NOTFOUND, "%s: shard %s-%05zu-of-%05u is missing",
+				     dir, prefix, i + 1, n0);
 			goto out;
 		}
 	}
 	if (S->n != n0) {
-		pt_error_set(err, PT_ERR_NOTFOUND, "%s: shard %s-%05u-of-%05u.safetensors is missing",
-			     dir, prefix, n0, n0);
+		pt_error_set(err, PT_ERR_NOTFOUND, "%s: shard %s-%05u-of-%05u is missing", dir,
+			     prefix, n0, n0);
 		goto out;
 	}
 	ret = 0;
@@ -529,12 +543,16 @@ struct pt_source *pt_shards_open(const char *path, struct pt_error *err)
 		struct shard *sh = &S->sh[i];
 
 		if (shard_read(S, sh, idxname, err) < 0 ||
-		    (wm && shard_match(S, sh, wm, idxname, err) < 0))
+		    (wm && !sh->bin && shard_match(S, sh, wm, idxname, NULL, 0, err) < 0))
 			goto fail;
 		sh->base = base;
 		base += sh->size;
 	}
 	S->src.size = base;
+	S->wm = wm;
+	S->idxname = pt_arena_strndup(&S->arena, idxname, strlen(idxname), err);
+	if (!S->idxname)
+		goto fail;
 	return &S->src;
 
 fail:
@@ -566,6 +584,107 @@ int pt_shards_container_open(struct pt_container *c, struct pt_error *err)
 	return 0;
 }
 
+/* The shard's file is still the one measured at open. */
+static int shard_same(const struct shard *sh, const struct pt_source *f, struct pt_error *err)
+{
+	if (f->size != sh->size || f->ino != sh->ino || f->dev != sh->dev ||
+	    f->mtime_ns != sh->mtime_ns)
+		return pt_error_set(err, PT_ERR_STALE, "shard '%s' changed while the set was opened",
+				    sh->name);
+	return 0;
+}
+
+/*
+ * A torch.save shard: its pickle runs (torch hooks, no execution) into a
+ * table of its own, each storage is bound and located in the shard, then
+ * made again in t under the next key, bound at base + its offset; the
+ * state_dict's tensors are copied onto the new storages and set in d.
+ */
+static int bin_load(struct shards *S, struct shard *sh, struct pt_torch *t, struct pt_arena *a,
+		    size_t *next, struct pt_value *d, struct pt_error *err)
+{
+	struct pt_source *f = pt_source_open_file(sh->path, err);
+	struct pt_torch st = { .arena = t->arena };
+	struct pt_storage **map = NULL;
+	struct pt_container *c = NULL;
+	struct pt_pickle_hooks hooks;
+	struct pt_pickle_opts po;
+	struct pt_value *root;
+	char key[32];
+	size_t used, i;
+	int ret = -1;
+
+	if (!f || shard_same(sh, f, err) < 0)
+		goto out;
+	c = pt_container_open(f, err);
+	if (!c)
+		goto out;
+	if (c->torchscript || c->model_json || c->big_endian) {
+		pt_error_set(err, PT_ERR_UNSUPPORTED,
+			     "a TorchScript or big-endian archive, not a torch.save state_dict");
+		goto out;
+	}
+	pt_torch_hooks(&st, &hooks);
+	pt_pickle_opts_default(&po);
+	po.hooks = &hooks;
+	if (pt_pickle_load(a, c->pickle, c->pickle_len, &po, &root, &used, err) < 0 ||
+	    pt_container_bind(c, &st, err) < 0)
+		goto out;
+	if (root->kind != PT_V_DICT) {
+		pt_error_set(err, PT_ERR_UNSUPPORTED, "holds %s, not a state_dict",
+			     pt_vkind_name(root->kind));
+		goto out;
+	}
+	map = calloc(st.nstorages ? st.nstorages : 1, sizeof(*map));
+	if (!map) {
+		pt_error_set(err, PT_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < st.nstorages; i++) {
+		struct pt_storage *o = st.storages[i];
+
+		if (pt_container_locate(c, o, err) < 0)
+			goto out;
+		snprintf(key, sizeof(key), "%zu", (*next)++);
+		map[i] = pt_torch_storage_add(t, key, o->dtype, o->numel, o->saved_location, err);
+		if (!map[i])
+			goto out;
+		map[i]->data_offset = sh->base + o->data_offset;
+		__atomic_store_n(&map[i]->bound, true, __ATOMIC_RELEASE);
+	}
+	for (i = 0; i < root->u.dict.n; i++) {
+		struct pt_value *k = root->u.dict.k[i], *v = root->u.dict.v[i], *nv;
+		struct pt_tensor *tn;
+		size_t n0 = d->u.dict.n;
+
+		if (k->kind != PT_V_STR || v->kind != PT_V_TENSOR || !v->u.tensor->storage) {
+			pt_error_set(err, PT_ERR_UNSUPPORTED,
+				     "item %zu is not a str key with a tensor: not a state_dict of tensors",
+				     i);
+			goto out;
+		}
+		tn = pt_arena_alloc(t->arena, sizeof(*tn), err);
+		nv = pt_value_new(a, PT_V_TENSOR, err);
+		if (!tn || !nv)
+			goto out;
+		*tn = *v->u.tensor;
+		tn->storage = map[v->u.tensor->storage->index];
+		nv->u.tensor = tn;
+		if (pt_vdict_set(a, &d->u.dict, k, nv, err) < 0)
+			goto out;
+		if (d->u.dict.n == n0) {
+			pt_error_set(err, PT_ERR_FORMAT, "'%s' is in two shards", k->u.s.p);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(map);
+	pt_container_close(c);
+	pt_source_close(f); /* opened again on first read, through the set's source */
+	return ret;
+}
+
 int pt_shards_load(struct pt_container *c, struct pt_torch *t, struct pt_arena *a,
 		   struct pt_value **root, struct pt_error *err)
 {
@@ -576,13 +695,36 @@ int pt_shards_load(struct pt_container *c, struct pt_torch *t, struct pt_arena *
 	if (!d)
 		return -1;
 	d->type = "collections.OrderedDict";
-	for (i = 0; i < S->n; i++)
-		if (pt_st_add_tensors(t, a, &S->sh[i].h, S->sh[i].base, &next, d, err) < 0) {
-			pt_error_prefix(err, "shard '%s'", S->sh[i].name);
+	for (i = 0; i < S->n; i++) {
+		struct shard *sh = &S->sh[i];
+		size_t first = d->u.dict.n;
+
+		if (!sh->bin) {
+			if (pt_st_add_tensors(t, a, &sh->h, sh->base, &next, d, err) < 0) {
+				pt_error_prefix(err, "shard '%s'", sh->name);
+				return -1;
+			}
+			continue;
+		}
+		if (bin_load(S, sh, t, a, &next, d, err) < 0) {
+			pt_error_prefix(err, "%s: shard '%s'", S->idxname, sh->name);
 			return -1;
 		}
+		if (S->wm && shard_match(S, sh, S->wm, S->idxname, d, first, err) < 0)
+			return -1;
+	}
+	if (pt_st_record_items(&S->arena, d, &S->items, &S->nitems, err) < 0)
+		return -1;
 	*root = d;
 	return 0;
+}
+
+const struct pt_sdpickle_item *pt_shards_items(const struct pt_container *c, size_t *n)
+{
+	const struct shards *S = c->priv;
+
+	*n = S ? S->nitems : 0;
+	return S ? S->items : NULL;
 }
 
 const struct pt_value *pt_shards_metadata(const struct pt_container *c)
@@ -590,11 +732,4 @@ const struct pt_value *pt_shards_metadata(const struct pt_container *c)
 	const struct shards *S = c->priv;
 
 	return S ? S->metadata : NULL;
-}
-
-const struct pt_st_header *pt_shards_header(const struct pt_container *c, size_t i)
-{
-	const struct shards *S = c->priv;
-
-	return S && i < S->n ? &S->sh[i].h : NULL;
 }

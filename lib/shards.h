@@ -1,16 +1,19 @@
 /*
- * shards.h - a sharded set of safetensors files as one source and one
- * container (format.md §6.2).
+ * shards.h - a sharded set (safetensors or torch.save `.bin` shards) as one
+ * source and one container (format.md §6.2).
  *
  * A set is named by its index (`model.safetensors.index.json`: {"metadata":
  * {...}, "weight_map": {tensor: shard file}}), by a folder that holds one,
- * or by a folder of shards named `PREFIX-0000K-of-0000N.safetensors`
- * without an index. Shard names are relative to the index's folder; an
+ * or by a folder of shards named `PREFIX-0000K-of-0000N.safetensors` (or
+ * `.bin`) without an index. Shard names are relative to the index's folder; an
  * absolute name or one with a `..` part is refused.
  *
- * At open each shard's header (its first 8 + N bytes) is read, validated
- * (safetensors.h) and checked against the index (the shard must hold
- * exactly the tensors the index puts in it), and the shard is closed again:
+ * At open each safetensors shard's header (its first 8 + N bytes) is read,
+ * validated (safetensors.h) and checked against the index (the shard must
+ * hold exactly the tensors the index puts in it); a `.bin` shard's pickle
+ * runs at load (pt_shards_load: the zip directory, data.pkl and the local
+ * headers of its storages, never its data) and is checked the same way.
+ * Each shard is closed again:
  * no shard descriptor is held until a tensor of that shard is first read.
  * The source's bytes are the shards' bytes one after the other; its pread
  * opens a shard on first use (checking it is still the file whose header
@@ -68,8 +71,8 @@ int pt_shards_container_open(struct pt_container *c, struct pt_error *err);
 int pt_shards_load(struct pt_container *c, struct pt_torch *t, struct pt_arena *a,
 		   struct pt_value **root, struct pt_error *err);
 
-/* The header of the i-th shard (file name order), or NULL past the last. */
-const struct pt_st_header *pt_shards_header(const struct pt_container *c, size_t i);
+/* The tensors pt_shards_load made, as pt_st_items gives them. */
+const struct pt_sdpickle_item *pt_shards_items(const struct pt_container *c, size_t *n);
 
 /* The index's "metadata" object, or NULL (no index, or none in it). */
 const struct pt_value *pt_shards_metadata(const struct pt_container *c);
