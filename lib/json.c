@@ -220,7 +220,7 @@ static struct pt_value *jp_number(struct jp *j)
 static struct pt_value *jp_value(struct jp *j, int depth)
 {
 	struct pt_value *v, *k, *x;
-	size_t n0;
+	size_t n0, kpos;
 
 	if (depth > JSON_MAX_DEPTH)
 		return pt_error_set(j->err, PT_ERR_LIMIT, "JSON: nesting deeper than %d levels",
@@ -244,6 +244,7 @@ static struct pt_value *jp_value(struct jp *j, int depth)
 			jp_ws(j);
 			if (j->pos >= j->len || j->p[j->pos] != '"')
 				return jp_fail(j, "expected a string key"), NULL;
+			kpos = j->pos;
 			k = jp_string(j);
 			if (!k)
 				return NULL;
@@ -257,7 +258,7 @@ static struct pt_value *jp_value(struct jp *j, int depth)
 				return NULL;
 			if ((j->flags & PT_JSON_UNIQUE_KEYS) && v->u.dict.n == n0)
 				return pt_error_set(j->err, PT_ERR_FORMAT,
-						    "JSON: offset %zu: duplicate key '%.200s'", j->pos,
+						    "JSON: offset %zu: duplicate key '%.200s'", kpos,
 						    k->u.s.p),
 				       NULL;
 			jp_ws(j);

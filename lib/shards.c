@@ -514,7 +514,7 @@ struct pt_source *pt_shards_open(const char *path, struct pt_error *err)
 
 		snprintf(index, sizeof(index), "%s", path);
 		if (slash)
-			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
 		else
 			snprintf(dir, sizeof(dir), ".");
 		has = 1;
