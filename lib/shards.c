@@ -156,6 +156,7 @@ static void shards_close(struct pt_source *s)
 	for (i = 0; i < S->n; i++)
 		if (S->sh[i].fd >= 0)
 			close(S->sh[i].fd);
+	free(S->sh);
 	pthread_mutex_destroy(&S->lock);
 	pt_arena_release(&S->arena);
 	free(S->src.name);
@@ -519,7 +520,9 @@ struct pt_source *pt_shards_open(const char *path, struct pt_error *err)
 			snprintf(dir, sizeof(dir), ".");
 		has = 1;
 	}
-	S->src.mtime_ns = mtime_ns(&st);
+	S->src.mtime_ns = mtime_ns(&st); /* the index's or folder's identity, for messages */
+	S->src.dev = (uint64_t)st.st_dev;
+	S->src.ino = (uint64_t)st.st_ino;
 	idxname = has ? (strrchr(index, '/') ? strrchr(index, '/') + 1 : index) : path;
 	if (has) {
 		if (index_read(S, index, &wm, err) < 0)
@@ -556,9 +559,6 @@ struct pt_source *pt_shards_open(const char *path, struct pt_error *err)
 	return &S->src;
 
 fail:
-	free(S->sh);
-	S->sh = NULL;
-	S->n = 0;
 	shards_close(&S->src);
 	return NULL;
 }
