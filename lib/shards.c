@@ -70,15 +70,6 @@ bool pt_shards_owns(const struct pt_source *src)
 	return src && src->ops == &shards_ops;
 }
 
-bool pt_shards_path(const char *path)
-{
-	struct stat st;
-	size_t n = strlen(path);
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return true;
-	return n > 11 && strcmp(path + n - 11, ".index.json") == 0;
-}
 
 static int64_t mtime_ns(const struct stat *st)
 {
@@ -280,6 +271,7 @@ static int index_read(struct shards *S, const char *path, struct pt_value **wm,
 		      struct pt_error *err)
 {
 	struct pt_source *f = pt_source_open_file(path, err);
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct pt_value *root, *v;
 	char *text;
 	size_t i;
@@ -288,27 +280,27 @@ static int index_read(struct shards *S, const char *path, struct pt_value **wm,
 	if (!f)
 		return -1;
 	if (f->size > SHARDS_MAX_INDEX) {
-		pt_error_set(err, PT_ERR_LIMIT, "%s: index of %llu bytes (at most %u)", path,
+		pt_error_set(err, PT_ERR_LIMIT, "%s: index of %llu bytes (at most %u)", base,
 			     (unsigned long long)f->size, SHARDS_MAX_INDEX);
 		goto out_close;
 	}
 	text = pt_arena_alloc(&S->arena, (size_t)f->size + 1, err);
-	if (!text || pt_source_read(f, text, (size_t)f->size, 0, path, err) < 0)
+	if (!text || pt_source_read(f, text, (size_t)f->size, 0, base, err) < 0)
 		goto out_close;
 	if (pt_json_parse_with(&S->arena, text, (size_t)f->size, PT_JSON_UNIQUE_KEYS, &root,
 			       err) < 0) {
-		pt_error_prefix(err, "%s", path);
+		pt_error_prefix(err, "%s", base);
 		goto out_close;
 	}
 	v = root->kind == PT_V_DICT ? pt_vdict_get_str(&root->u.dict, "weight_map") : NULL;
 	if (!v || v->kind != PT_V_DICT) {
-		pt_error_set(err, PT_ERR_FORMAT, "%s: no \"weight_map\" object", path);
+		pt_error_set(err, PT_ERR_FORMAT, "%s: no \"weight_map\" object", base);
 		goto out_close;
 	}
 	for (i = 0; i < v->u.dict.n; i++)
 		if (v->u.dict.v[i]->kind != PT_V_STR) {
 			pt_error_set(err, PT_ERR_FORMAT, "%s: weight_map['%s'] is not a file name",
-				     path, v->u.dict.k[i]->u.s.p);
+				     base, v->u.dict.k[i]->u.s.p);
 			goto out_close;
 		}
 	*wm = v;
@@ -410,8 +402,8 @@ static int folder_scan(struct shards *S, size_t *cap, const char *dir, struct pt
 			}
 		} else if (plen != plen0 || strncmp(prefix, e->d_name, plen) != 0 || n != n0) {
 			pt_error_set(err, PT_ERR_FORMAT,
-				     "%s: shards of two sets ('%s' and '%s-...-of-%05u'); name the index or one file",
-				     dir, e->d_name, prefix, n0);
+				     "shards of two sets ('%s' and '%s-...-of-%05u'); name the index or one file",
+				     e->d_name, prefix, n0);
 			goto out;
 		}
 		if (!shard_get(S, cap, dir, e->d_name, err))
@@ -419,22 +411,21 @@ static int folder_scan(struct shards *S, size_t *cap, const char *dir, struct pt
 	}
 	if (!prefix) {
 		pt_error_set(err, PT_ERR_NOTFOUND,
-			     "%s: a folder with no *.index.json and no PREFIX-0000K-of-0000N shards (.safetensors or .bin)",
-			     dir);
+			     "a folder with no *.index.json and no PREFIX-0000K-of-0000N shards (.safetensors or .bin)");
 		goto out;
 	}
 	qsort(S->sh, S->n, sizeof(*S->sh), by_name);
 	for (i = 0; i < S->n; i++) {
 		shard_pattern(S->sh[i].name, &plen, &k, &n);
 		if (k != i + 1) {
-			pt_error_set(err, PT_ERR_NOTFOUND, "%s: shard %s-%05zu-of-%05u is missing",
-				     dir, prefix, i + 1, n0);
+			pt_error_set(err, PT_ERR_NOTFOUND, "shard %s-%05zu-of-%05u is missing", prefix,
+				     i + 1, n0);
 			goto out;
 		}
 	}
 	if (S->n != n0) {
-		pt_error_set(err, PT_ERR_NOTFOUND, "%s: shard %s-%05u-of-%05u is missing", dir,
-			     prefix, n0, n0);
+		pt_error_set(err, PT_ERR_NOTFOUND, "shard %s-%05u-of-%05u is missing", prefix, n0,
+			     n0);
 		goto out;
 	}
 	ret = 0;
@@ -471,12 +462,43 @@ static int folder_index(const char *dir, char *buf, size_t cap, struct pt_error 
 		if (found++) {
 			closedir(d);
 			return pt_error_set(err, PT_ERR_FORMAT,
-					    "%s: more than one *.index.json; name the one to mount", dir);
+					    "more than one *.index.json; name the one to mount");
 		}
 		snprintf(buf, cap, "%s/%s", dir, e->d_name);
 	}
 	closedir(d);
 	return found;
+}
+
+/* True when folder dir holds an index or a PREFIX-0000K-of-0000N shard. */
+static bool folder_has_set(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t plen;
+	unsigned k, n;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+
+		found = (l > 11 && strcmp(e->d_name + l - 11, ".index.json") == 0) ||
+			shard_pattern(e->d_name, &plen, &k, &n);
+	}
+	closedir(d);
+	return found;
+}
+
+bool pt_shards_path(const char *path)
+{
+	struct stat st;
+	size_t n = strlen(path);
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return folder_has_set(path);
+	return n > 11 && strcmp(path + n - 11, ".index.json") == 0;
 }
 
 struct pt_source *pt_shards_open(const char *path, struct pt_error *err)
