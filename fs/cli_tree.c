@@ -351,6 +351,12 @@ static void print_format(const struct pt_container *c)
 {
 	const char *who;
 
+	if (c->format == PT_FORMAT_SAFETENSORS || c->format == PT_FORMAT_SHARDED) {
+		printf("format: %s\n", c->format == PT_FORMAT_SAFETENSORS
+					       ? "safetensors (no pickle)"
+					       : "sharded set (index or folder of shards)");
+		return;
+	}
 	if (c->format == PT_FORMAT_LEGACY) {
 		printf("format: legacy (torch.save before torch 1.6)\n");
 		printf("written by: torch < 1.6\n");

@@ -31,6 +31,13 @@ int ptfs_globals(struct ptfs *fs)
 	pthread_mutex_lock(&fs->lock);
 	if (fs->globals)
 		goto out_unlock;
+	if (ptfs_ck(fs)->c->format == PT_FORMAT_SAFETENSORS ||
+	    ptfs_ck(fs)->c->format == PT_FORMAT_SHARDED) { /* docs/safetensors.md */
+		fs->globals = strdup(ptfs_ck(fs)->c->format == PT_FORMAT_SAFETENSORS
+					     ? "note: safetensors: no pickle, nothing is imported or called\nverdict: allowed\n"
+					     : "note: a sharded set: .bin shards' pickles are not reported here; scan each with ptfs --scan\nverdict: unknown\n");
+		goto out_len;
+	}
 	/* the daemon's cwd is / and the file may be gone: use the open descriptor */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", ptfs_ck(fs)->src->fd);
 	pt_error_clear(&err);
@@ -44,6 +51,7 @@ int ptfs_globals(struct ptfs *fs)
 			fs->globals = NULL;
 	}
 	pt_scan_free(s);
+out_len:
 	if (!fs->globals)
 		e = ENOMEM;
 	else

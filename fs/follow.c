@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "ptfs.h"
+#include "shards.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,6 +41,8 @@ static bool path_changed(struct ptfs *fs)
 	const struct pt_source *src = ptfs_ck(fs)->src;
 	struct stat st;
 
+	if (pt_shards_owns(src))
+		return false; /* a sharded set is not followed (docs/safetensors.md) */
 	if (stat(fs->abspath, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
 		return false; /* nothing to serve instead (yet) */
 	return st.st_dev != src->dev || st.st_ino != src->ino || (uint64_t)st.st_size != src->size ||

@@ -448,8 +448,12 @@ int main(int argc, char *argv[])
 	fs.gid = getgid();
 	fs.timeout = 86400.0;
 	fs.debug = opts.debug;
-	if (fstat(fs.ck->src->fd, &st) == 0)
+	if (fstat(fs.ck->src->fd, &st) == 0) {
 		fs.mtime = st.st_mtim;
+	} else { /* a sharded set has no one descriptor: its index's (folder's) time */
+		fs.mtime.tv_sec = (time_t)(fs.ck->src->mtime_ns / 1000000000);
+		fs.mtime.tv_nsec = (long)(fs.ck->src->mtime_ns % 1000000000);
+	}
 
 	/* no default_permissions: ops.c answers EROFS and checks who may change what */
 	fuse_opt_add_arg(&args, "-osubtype=ptfs");

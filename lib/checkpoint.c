@@ -14,6 +14,8 @@
 
 #include "jit1.h"
 #include "pages.h"
+#include "safetensors.h"
+#include "shards.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -82,6 +84,10 @@ static int load_pickle(struct pt_checkpoint *ck, struct pt_arena *vals, const un
 	struct pt_pickle_hooks hooks;
 	size_t used;
 
+	if (ck->c && ck->c->format == PT_FORMAT_SAFETENSORS)
+		return pt_st_load(ck->c, &ck->torch, vals, root, err);
+	if (ck->c && ck->c->format == PT_FORMAT_SHARDED)
+		return pt_shards_load(ck->c, &ck->torch, vals, root, err);
 	pt_torch_hooks(&ck->torch, &hooks);
 	pt_pickle_opts_default(&po);
 	po.encoding = o->encoding;
@@ -164,6 +170,37 @@ out:
 	return ret;
 }
 
+/*
+ * `.ptfs/metadata.json`: a safetensors file's "__metadata__", a sharded
+ * set's index "metadata", as JSON (docs/safetensors.md). Other formats
+ * have none.
+ */
+static int add_metadata(struct pt_checkpoint *ck, struct pt_error *err)
+{
+	const struct pt_value *m;
+	struct pt_node *n;
+	size_t len;
+	char *text;
+
+	if (ck->c->format == PT_FORMAT_SAFETENSORS)
+		m = pt_st_container_metadata(ck->c);
+	else if (ck->c->format == PT_FORMAT_SHARDED)
+		m = pt_shards_metadata(ck->c);
+	else
+		return 0;
+	text = pt_st_metadata_json(&ck->tree->arena, m, &len, err);
+	if (!text)
+		return -1;
+	n = pt_tree_add_node(ck->tree, SIZE_MAX, pt_tree_ctl_dir(ck->tree), "metadata.json", NULL,
+			     PT_NODE_DATA, "str", "", err);
+	if (!n)
+		return -1;
+	n->u.data.p = text;
+	n->u.data.len = len;
+	n->u.data.array = NULL;
+	return 0;
+}
+
 struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_opts *o,
 					 struct pt_error *err)
 {
@@ -189,9 +226,15 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 	pt_arena_init(&values, PT_VALUES_LIMIT);
 	pt_arena_init(&ck->keep, PT_VALUES_LIMIT);
 	ck->torch.arena = &ck->keep;
-	ck->src = pt_source_open_file(path, err);
-	if (!ck->src)
-		goto out_free; /* the message already names the path */
+	if (pt_shards_path(path)) {
+		ck->src = pt_shards_open(path, err);
+		if (!ck->src)
+			goto out_prefix;
+	} else {
+		ck->src = pt_source_open_file(path, err);
+		if (!ck->src)
+			goto out_free; /* the message already names the path */
+	}
 	if (open_and_load(ck, &values, o, &root, err) < 0)
 		goto out_prefix;
 	bind = (struct binder){ .c = ck->c, .t = &ck->torch };
@@ -208,7 +251,7 @@ struct pt_checkpoint *pt_checkpoint_open(const char *path, const struct pt_open_
 		*err = bind.err;
 		goto out_prefix;
 	}
-	if (!ck->tree || pt_code_add(ck, err) < 0)
+	if (!ck->tree || pt_code_add(ck, err) < 0 || add_metadata(ck, err) < 0)
 		goto out_prefix;
 	pt_arena_release(&values);
 	ck->torch.jit_tensors = NULL; /* were values */

@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "pages.h"
+#include "safetensors.h"
+#include "shards.h"
 #include "zipdir.h"
 
 #define SNIFF_LEN 264 /* enough for "ustar" at 257 */
@@ -35,8 +37,8 @@ static bool has_prefix(const unsigned char *buf, size_t n, const void *magic,
 	return n >= mlen && memcmp(buf, magic, mlen) == 0;
 }
 
-/* Returns the format of buf[0..n), or 0 with err naming what it is. */
-static int sniff(const unsigned char *buf, size_t n, struct pt_error *err)
+/* Returns the format of buf[0..n) of a size-byte file, or 0 with err naming what it is. */
+static int sniff(const unsigned char *buf, size_t n, uint64_t size, struct pt_error *err)
 {
 	if (n == 0)
 		return pt_error_set(err, PT_ERR_FORMAT, "empty file");
@@ -44,6 +46,8 @@ static int sniff(const unsigned char *buf, size_t n, struct pt_error *err)
 		return PT_FORMAT_ZIP;
 	if (has_prefix(buf, n, legacy_magic, sizeof(legacy_magic)))
 		return PT_FORMAT_LEGACY;
+	if (pt_st_sniff(buf, n, size))
+		return PT_FORMAT_SAFETENSORS;
 	if (has_prefix(buf, n, sevenzip_magic, sizeof(sevenzip_magic)))
 		return pt_error_set(err, PT_ERR_FORMAT,
 				    "not a PyTorch checkpoint (7z archive)");
@@ -86,11 +90,15 @@ struct pt_container *pt_container_open_with(struct pt_source *src, unsigned flag
 	struct pt_container *c;
 	int fmt, ret;
 
-	if (pt_source_read(src, head, n, 0, "file header", err) < 0)
-		return NULL;
-	fmt = sniff(head, n, err);
-	if (fmt < 0)
-		return NULL;
+	if (pt_shards_owns(src)) { /* reading its byte 0 would open its first shard */
+		fmt = PT_FORMAT_SHARDED;
+	} else {
+		if (pt_source_read(src, head, n, 0, "file header", err) < 0)
+			return NULL;
+		fmt = sniff(head, n, src->size, err);
+		if (fmt < 0)
+			return NULL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		pt_error_set(err, PT_ERR_NOMEM, "out of memory");
@@ -102,6 +110,10 @@ struct pt_container *pt_container_open_with(struct pt_source *src, unsigned flag
 	c->format = (enum pt_format)fmt;
 	if (fmt == PT_FORMAT_ZIP)
 		ret = pt_zip_open(c, err);
+	else if (fmt == PT_FORMAT_SAFETENSORS)
+		ret = pt_st_open(c, err);
+	else if (fmt == PT_FORMAT_SHARDED)
+		ret = pt_shards_container_open(c, err);
 	else
 		ret = pt_legacy_open(c, err);
 	if (ret < 0) {
@@ -116,7 +128,7 @@ int pt_container_guess_pickle(struct pt_source *src, unsigned char **buf, size_t
 	unsigned char head[sizeof(zip_magic)];
 	struct pt_error err;
 
-	if (src->size < sizeof(head) || pt_source_read(src, head, sizeof(head), 0, "", &err) < 0 ||
+	if (pt_shards_owns(src) || src->size < sizeof(head) || pt_source_read(src, head, sizeof(head), 0, "", &err) < 0 ||
 	    memcmp(head, zip_magic, sizeof(head)) != 0)
 		return 0;
 	return pt_zipdir_guess_pickle(src, buf, len);

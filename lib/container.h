@@ -29,6 +29,8 @@
 enum pt_format {
 	PT_FORMAT_ZIP = 1,    /* torch.save >= 1.6, and TorchScript archives */
 	PT_FORMAT_LEGACY = 2, /* torch.save < 1.6 pickle stream */
+	PT_FORMAT_SAFETENSORS = 3, /* safetensors.h: no pickle; pt_st_load makes the values */
+	PT_FORMAT_SHARDED = 4,     /* shards.h: an index or folder of shards; pt_shards_load */
 };
 
 /* One member of the container as the library sees it. */

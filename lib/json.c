@@ -17,6 +17,7 @@ struct jp {
 	struct pt_arena *a;
 	const char *p;
 	size_t len, pos;
+	unsigned flags;
 	struct pt_error *err;
 };
 
@@ -219,6 +220,7 @@ static struct pt_value *jp_number(struct jp *j)
 static struct pt_value *jp_value(struct jp *j, int depth)
 {
 	struct pt_value *v, *k, *x;
+	size_t n0, kpos;
 
 	if (depth > JSON_MAX_DEPTH)
 		return pt_error_set(j->err, PT_ERR_LIMIT, "JSON: nesting deeper than %d levels",
@@ -242,6 +244,7 @@ static struct pt_value *jp_value(struct jp *j, int depth)
 			jp_ws(j);
 			if (j->pos >= j->len || j->p[j->pos] != '"')
 				return jp_fail(j, "expected a string key"), NULL;
+			kpos = j->pos;
 			k = jp_string(j);
 			if (!k)
 				return NULL;
@@ -250,8 +253,14 @@ static struct pt_value *jp_value(struct jp *j, int depth)
 				return jp_fail(j, "expected ':'"), NULL;
 			j->pos++;
 			x = jp_value(j, depth + 1);
+			n0 = v->u.dict.n;
 			if (!x || pt_vdict_set(j->a, &v->u.dict, k, x, j->err) < 0)
 				return NULL;
+			if ((j->flags & PT_JSON_UNIQUE_KEYS) && v->u.dict.n == n0)
+				return pt_error_set(j->err, PT_ERR_FORMAT,
+						    "JSON: offset %zu: duplicate key '%.200s'", kpos,
+						    k->u.s.p),
+				       NULL;
 			jp_ws(j);
 			if (j->pos < j->len && j->p[j->pos] == ',') {
 				j->pos++;
@@ -313,7 +322,13 @@ static struct pt_value *jp_value(struct jp *j, int depth)
 int pt_json_parse(struct pt_arena *a, const char *p, size_t len, struct pt_value **out,
 		  struct pt_error *err)
 {
-	struct jp j = { .a = a, .p = p, .len = len, .err = err };
+	return pt_json_parse_with(a, p, len, 0, out, err);
+}
+
+int pt_json_parse_with(struct pt_arena *a, const char *p, size_t len, unsigned flags,
+		       struct pt_value **out, struct pt_error *err)
+{
+	struct jp j = { .a = a, .p = p, .len = len, .flags = flags, .err = err };
 	struct pt_value *v = jp_value(&j, 0);
 
 	if (!v)

@@ -22,4 +22,11 @@
 int pt_json_parse(struct pt_arena *a, const char *p, size_t len, struct pt_value **out,
 		  struct pt_error *err);
 
+/* Refuse an object that names a key twice ("JSON: offset 9: duplicate key 'a'"). */
+#define PT_JSON_UNIQUE_KEYS 1u
+
+/* pt_json_parse with PT_JSON_* flags; pt_json_parse passes 0. */
+int pt_json_parse_with(struct pt_arena *a, const char *p, size_t len, unsigned flags,
+		       struct pt_value **out, struct pt_error *err);
+
 #endif

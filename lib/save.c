@@ -24,6 +24,9 @@
 #include <zlib.h>
 
 #include "retag.h"
+#include "safetensors.h"
+#include "sdpickle.h"
+#include "shards.h"
 #include "zipwrite.h"
 
 /* Progress counts storage bytes: the writer's count less the records before them. */
@@ -212,11 +215,20 @@ static int write_records(struct pt_checkpoint *ck, int fd, const char *prefix,
 		struct pt_storage *s = t->storages[i];
 		const struct pt_record *r = s->rec;
 		bool known = r && r->crc_known;
+		uint64_t off;
+		int sfd;
 
 		if (pt_container_locate(ck->c, s, err) < 0)
 			goto out_free;
+		sfd = ck->src->fd;
+		off = s->data_offset;
+		if (pt_shards_owns(ck->src)) { /* the shard's own descriptor */
+			sfd = pt_shards_fd(ck->src, s->data_offset, s->nbytes, &off, err);
+			if (sfd < 0)
+				goto out_free;
+		}
 		snprintf(name, sizeof(name), "data/%s", s->key);
-		if (pt_zipw_add_fd(w, name, ck->src->fd, s->data_offset, s->nbytes, known,
+		if (pt_zipw_add_fd(w, name, sfd, off, s->nbytes, known,
 				   known ? r->crc : 0, on_progress, &pc, err) < 0)
 			goto out_free;
 		names = (names ^ (uint64_t)i) * 1099511628211ULL;
@@ -288,9 +300,16 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 			total += ck->torch.storages[i]->nbytes;
 		pt_progress_start(prog, total);
 	}
-	if (pt_retag(ck->c->pickle, ck->c->pickle_len, &ck->torch, locs,
-		     ck->c->format == PT_FORMAT_LEGACY, &job->pk, &job->pklen, err) < 0)
+	if (ck->c->format == PT_FORMAT_SAFETENSORS || ck->c->format == PT_FORMAT_SHARDED) {
+		/* no pickle to retag: write the one torch.save would (sdpickle.h) */
+		const struct pt_sdpickle_item *items = pt_st_items(ck->c, &i);
+
+		if (pt_sdpickle_make(items, i, locs, &job->pk, &job->pklen, err) < 0)
+			goto out_free;
+	} else if (pt_retag(ck->c->pickle, ck->c->pickle_len, &ck->torch, locs,
+			    ck->c->format == PT_FORMAT_LEGACY, &job->pk, &job->pklen, err) < 0) {
 		goto out_free;
+	}
 	job->dirfd = open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (job->dirfd < 0) {
 		pt_error_sys(err, errno, "save: %s", job->dir);

@@ -7,7 +7,7 @@
 # library sources, builds its seed corpus (tests/fixtures, ../shared when
 # present), fuzzes it for SECONDS (default 60), then replays every input in
 # tests/fuzz/regressions/ whose name starts with the harness name. Harnesses:
-# fuzz_pickle fuzz_zip fuzz_legacy fuzz_open fuzz_json (default: all; the
+# fuzz_pickle fuzz_zip fuzz_legacy fuzz_open fuzz_json fuzz_safetensors (default: all; the
 # "fuzz_" may be left out). Exits non-zero when a harness crashed, leaked,
 # timed out or ran out of memory, or a regression input fails.
 #
@@ -22,7 +22,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-ALL=(fuzz_pickle fuzz_zip fuzz_legacy fuzz_open fuzz_json)
+ALL=(fuzz_pickle fuzz_zip fuzz_legacy fuzz_open fuzz_json fuzz_safetensors)
 FUZZ_SECONDS=${1:-60}
 [[ $# -gt 0 ]] && shift
 if ! [[ $FUZZ_SECONDS =~ ^[0-9]+$ ]]; then
@@ -124,7 +124,7 @@ dict_for() {
 	case $1 in
 	fuzz_pickle | fuzz_legacy) echo tests/fuzz/pickle.dict ;;
 	fuzz_zip) echo tests/fuzz/zip.dict ;;
-	fuzz_json) echo tests/fuzz/json.dict ;;
+	fuzz_json | fuzz_safetensors) echo tests/fuzz/json.dict ;;
 	fuzz_open) echo "$WORK/open.dict" ;;
 	esac
 }
