@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include "export.h"
+#include "save.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -369,21 +370,12 @@ static int plan_shards(struct pt_export_job *j, uint64_t max, struct pt_error *e
 	return 0;
 }
 
-/* Opens a hidden temporary beside final: ".NAME.ptfs-XXXXXX", mode 0644. */
+/* Opens a hidden temporary beside final, as the writer opens every one (save.h). */
 static int open_tmp(struct pt_export_job *j, struct shard *f, struct pt_error *err)
 {
-	const char *base = strrchr(f->final, '/') + 1;
-
-	if ((size_t)snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.ptfs-XXXXXX", j->dir, base) >=
-	    sizeof(f->tmp))
-		return f->tmp[0] = '\0', pt_error_sys(err, ENAMETOOLONG, "export: %s", f->final);
-	f->fd = mkostemp(f->tmp, O_CLOEXEC);
-	if (f->fd < 0) {
-		f->tmp[0] = '\0';
-		return pt_error_sys(err, errno, "export: cannot create a file in %s", j->dir);
-	}
-	fchmod(f->fd, 0644);
-	return 0;
+	f->fd = pt_write_temp(j->dir, j->dirfd, strrchr(f->final, '/') + 1, "export", f->tmp,
+			      sizeof(f->tmp), err);
+	return f->fd < 0 ? -1 : 0;
 }
 
 static int json_str(FILE *fp, const char *s)
@@ -458,19 +450,27 @@ static int shard_dir(const char *path, bool *made, struct pt_error *err)
 	return 0;
 }
 
-/* One file's target: absent, or a regular file that is not the mounted one. */
-static int file_target(const struct pt_checkpoint *ck, const char *path, struct pt_error *err)
+/*
+ * The file a path of the export replaces (save.h's rules: links followed,
+ * what is not a regular file refused), written back into path. A link
+ * leading out of the export's folder is refused: the temporary is made in
+ * that folder and renamed, which cannot cross into another one.
+ */
+static int resolve(struct pt_export_job *j, char *path, size_t cap, struct pt_error *err)
 {
-	struct stat st;
+	char target[PATH_MAX];
+	const char *slash;
 
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? 0 : pt_error_sys(err, errno, "export: %s", path);
-	if (st.st_dev == ck->src->dev && st.st_ino == ck->src->ino)
-		return pt_error_set(err, PT_ERR_INVAL,
-				    "export: %s is the mounted checkpoint; choose another path", path);
-	if (!S_ISREG(st.st_mode))
-		return pt_error_sys(err, S_ISDIR(st.st_mode) ? EISDIR : EEXIST,
-				    "export: %s exists and is not a regular file", path);
+	if (pt_write_target(j->ck, path, "export", target, sizeof(target), err) < 0)
+		return -1;
+	slash = strrchr(target, '/');
+	if (strlen(target) >= cap)
+		return pt_error_sys(err, ENAMETOOLONG, "export: %s", target);
+	if ((size_t)(slash - target) != strlen(j->dir) || strncmp(target, j->dir, strlen(j->dir)) != 0)
+		return pt_error_set(err, PT_ERR_UNSUPPORTED,
+				    "export: %s links to %s, in another folder; export there directly",
+				    path, target);
+	strcpy(path, target);
 	return 0;
 }
 
@@ -491,7 +491,7 @@ static int prepare_files(struct pt_export_job *j, bool sharded, struct pt_error 
 				     j->dir, s + 1, j->nsh);
 		if ((size_t)k >= sizeof(f->final))
 			return pt_error_sys(err, ENAMETOOLONG, "export: %s", j->path);
-		if (file_target(j->ck, f->final, err) < 0 ||
+		if (resolve(j, f->final, sizeof(f->final), err) < 0 ||
 		    pt_st_header_build(f->e, f->n, j->meta, j->nmeta, &f->hdr, &f->hdrlen, err) < 0 ||
 		    open_tmp(j, f, err) < 0)
 			return -1;
@@ -501,7 +501,7 @@ static int prepare_files(struct pt_export_job *j, bool sharded, struct pt_error 
 	if ((size_t)snprintf(j->idx.final, sizeof(j->idx.final), "%s/model.safetensors.index.json",
 			     j->dir) >= sizeof(j->idx.final))
 		return pt_error_sys(err, ENAMETOOLONG, "export: %s", j->path);
-	if (file_target(j->ck, j->idx.final, err) < 0 || make_index(j, err) < 0)
+	if (resolve(j, j->idx.final, sizeof(j->idx.final), err) < 0 || make_index(j, err) < 0)
 		return -1;
 	return open_tmp(j, &j->idx, err);
 }
@@ -530,9 +530,19 @@ struct pt_export_job *pt_export_begin(struct pt_checkpoint *ck, const char *path
 	if (sharded) {
 		memcpy(j->dir, path, len);
 	} else {
-		const char *slash = memrchr(path, '/', len);
+		/* a link is followed as save follows it: the temporary goes beside its target */
+		char target[PATH_MAX];
+		const char *slash;
 
-		memcpy(j->dir, path, slash == path ? 1 : (size_t)(slash - path));
+		if (pt_write_target(ck, j->path, "export", target, sizeof(target), err) < 0)
+			goto out_free;
+		if (strlen(target) >= sizeof(j->path)) {
+			pt_error_sys(err, ENAMETOOLONG, "export: %s", target);
+			goto out_free;
+		}
+		strcpy(j->path, target);
+		slash = strrchr(j->path, '/');
+		memcpy(j->dir, j->path, slash == j->path ? 1 : (size_t)(slash - j->path));
 	}
 	if ((sharded && shard_dir(j->dir, &j->made_dir, err) < 0) || collect(j, err) < 0 ||
 	    drop_ties(j, err) < 0 || add_meta(j, "format", "pt") < 0 || plan_shards(j, sharded ? opts->shard_size : 0, err) < 0)

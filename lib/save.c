@@ -62,38 +62,44 @@ static void archive_name(const char *path, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+int pt_write_temp(const char *dir, int dirfd, const char *base, const char *what, char *tmpname,
+		  size_t cap, struct pt_error *err)
+{
+	struct statfs sf;
+	int fd;
+
+	if ((size_t)snprintf(tmpname, cap, "%s/.%s.ptfs-XXXXXX", dir, base) >= cap) {
+		tmpname[0] = '\0';
+		return pt_error_sys(err, ENAMETOOLONG, "%s: %s/%s", what, dir, base);
+	}
+	fd = mkostemp(tmpname, O_CLOEXEC);
+	if (fd >= 0) {
+		fchmod(fd, 0644);
+		return fd;
+	}
+	tmpname[0] = '\0';
+	if (errno == ENOENT && fstatfs(dirfd, &sf) == 0)
+		return pt_error_sys(err, ENOTSUP,
+				    "%s: cannot create a file in %s: its filesystem (type 0x%llx) makes no new files",
+				    what, dir, (unsigned long long)sf.f_type);
+	return pt_error_sys(err, errno, "%s: cannot create a file in %s", what, dir);
+}
+
 /*
- * Opens an unnamed file in dir, or a hidden named one; *tmpname empty for
- * O_TMPFILE. Errors say why no file can be made there: EROFS, EACCES, or
- * ENOTSUP for a filesystem that makes no files at all (/proc answers a
- * create with ENOENT in a folder that exists).
+ * Opens an unnamed file in dir (O_TMPFILE), or else a hidden named one;
+ * *tmpname empty for the unnamed one. Errors as pt_write_temp's.
  */
 static int open_temp(const char *dir, int dirfd, const char *base, char *tmpname, size_t cap,
 		     struct pt_error *err)
 {
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	struct statfs sf;
 
 	tmpname[0] = '\0';
 	if (fd >= 0)
 		return fd;
 	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
 		return pt_error_sys(err, errno, "save: cannot create a file in %s", dir);
-	snprintf(tmpname, cap, "%s/.%s.ptfs-XXXXXX", dir, base);
-	fd = mkostemp(tmpname, O_CLOEXEC);
-	if (fd >= 0) {
-		fchmod(fd, 0644);
-		return fd;
-	}
-	if (errno == ENOENT && fstatfs(dirfd, &sf) == 0) {
-		tmpname[0] = '\0';
-		return pt_error_sys(err, ENOTSUP,
-				    "save: cannot create a file in %s: its filesystem (type 0x%llx) makes no new files",
-				    dir, (unsigned long long)sf.f_type);
-	}
-	pt_error_sys(err, errno, "save: cannot create a file in %s", dir);
-	tmpname[0] = '\0';
-	return -1;
+	return pt_write_temp(dir, dirfd, base, "save", tmpname, cap, err);
 }
 
 static const char *file_kind(mode_t m)
@@ -106,22 +112,19 @@ static const char *file_kind(mode_t m)
 			     : "a special file";
 }
 
-/*
- * The file a save to path replaces: path itself, or where its chain of
- * symbolic links ends (torch.save's open() writes through a link, so the
- * save replaces the link's target and the link stays). Refuses a target
- * that exists and is not a regular file: a folder (EISDIR), a device, FIFO
- * or socket (EEXIST), which rename() would otherwise replace by a file.
- * Writes the absolute target into out; 0, or -1 with err.
- */
-static int save_target(const char *path, char *out, size_t cap, struct pt_error *err)
+int pt_write_target(const struct pt_checkpoint *ck, const char *path, const char *what,
+		    char *out, size_t cap, struct pt_error *err)
 {
+	const char *an = strchr("aeiou", what[0]) ? "an" : "a";
 	char link[PATH_MAX];
 	struct stat st;
 	int hops;
 
+	if (stat(path, &st) == 0 && st.st_dev == ck->src->dev && st.st_ino == ck->src->ino)
+		return pt_error_set(err, PT_ERR_INVAL,
+				    "%s: %s is the mounted checkpoint; choose another path", what, path);
 	if (strlen(path) >= cap)
-		return pt_error_set(err, PT_ERR_INVAL, "save: '%s' is too long", path);
+		return pt_error_set(err, PT_ERR_INVAL, "%s: '%s' is too long", what, path);
 	strcpy(out, path);
 	for (hops = 0;; hops++) {
 		ssize_t n;
@@ -129,26 +132,26 @@ static int save_target(const char *path, char *out, size_t cap, struct pt_error 
 		if (lstat(out, &st) < 0) {
 			if (errno == ENOENT)
 				return 0; /* a new file; its folder is checked when it is opened */
-			return pt_error_sys(err, errno, "save: %s", out);
+			return pt_error_sys(err, errno, "%s: %s", what, out);
 		}
 		if (!S_ISLNK(st.st_mode))
 			break;
 		if (hops == 40)
-			return pt_error_sys(err, ELOOP, "save: %s", path);
+			return pt_error_sys(err, ELOOP, "%s: %s", what, path);
 		n = readlink(out, link, sizeof(link) - 1);
 		if (n < 0)
-			return pt_error_sys(err, errno, "save: %s", out);
+			return pt_error_sys(err, errno, "%s: %s", what, out);
 		link[n] = '\0';
 		if (link[0] == '/') {
 			if ((size_t)n >= cap)
-				return pt_error_sys(err, ENAMETOOLONG, "save: %s", path);
+				return pt_error_sys(err, ENAMETOOLONG, "%s: %s", what, path);
 			strcpy(out, link);
 		} else {
 			char *slash = strrchr(out, '/');
 			size_t keep = (size_t)(slash - out) + 1;
 
 			if (keep + (size_t)n >= cap)
-				return pt_error_sys(err, ENAMETOOLONG, "save: %s", path);
+				return pt_error_sys(err, ENAMETOOLONG, "%s: %s", what, path);
 			memcpy(out + keep, link, (size_t)n + 1);
 		}
 	}
@@ -156,11 +159,11 @@ static int save_target(const char *path, char *out, size_t cap, struct pt_error 
 		return 0;
 	if (strcmp(out, path) == 0)
 		return pt_error_sys(err, S_ISDIR(st.st_mode) ? EISDIR : EEXIST,
-				    "save: %s is %s; a save replaces only a regular file", path,
-				    file_kind(st.st_mode));
+				    "%s: %s is %s; %s %s replaces only a regular file", what, path,
+				    file_kind(st.st_mode), an, what);
 	return pt_error_sys(err, S_ISDIR(st.st_mode) ? EISDIR : EEXIST,
-			    "save: %s links to %s, %s; a save replaces only a regular file", path,
-			    out, file_kind(st.st_mode));
+			    "%s: %s links to %s, %s; %s %s replaces only a regular file", what, path,
+			    out, file_kind(st.st_mode), an, what);
 }
 
 /* Gives the finished temporary file its name: link (O_TMPFILE) or rename. */
@@ -263,7 +266,6 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 	const char *slash = strrchr(path, '/');
 	struct pt_save_job *job;
 	char target[sizeof(job->path)];
-	struct stat st;
 	size_t i;
 
 	if (path[0] != '/')
@@ -275,11 +277,7 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 		       NULL;
 	if (strlen(path) >= sizeof(job->path) || !slash[1])
 		return pt_error_set(err, PT_ERR_INVAL, "save: '%s' names no file", path), NULL;
-	if (stat(path, &st) == 0 && st.st_dev == ck->src->dev && st.st_ino == ck->src->ino)
-		return pt_error_set(err, PT_ERR_INVAL,
-				    "save: %s is the mounted checkpoint; choose another path", path),
-		       NULL;
-	if (save_target(path, target, sizeof(target), err) < 0)
+	if (pt_write_target(ck, path, "save", target, sizeof(target), err) < 0)
 		return NULL;
 	path = target;
 	slash = strrchr(path, '/');

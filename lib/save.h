@@ -53,4 +53,25 @@ struct pt_save_job *pt_save_begin(struct pt_checkpoint *ck, const char *path,
 int pt_save_run(struct pt_save_job *job, struct pt_progress *prog, struct pt_error *err);
 void pt_save_free(struct pt_save_job *job);
 
+/*
+ * The rules of every file the writer makes (save, export): the file a write
+ * to path replaces is path, or where its chain of symbolic links ends
+ * (torch.save's open() writes through a link; the links stay); a target
+ * that exists and is a folder (EISDIR), device, FIFO or socket (EEXIST) is
+ * refused, and so is the mounted checkpoint (PT_ERR_INVAL). what ("save",
+ * "export") starts each message. Writes the target into out (cap bytes);
+ * 0, or -1 with err.
+ */
+int pt_write_target(const struct pt_checkpoint *ck, const char *path, const char *what,
+		    char *out, size_t cap, struct pt_error *err);
+
+/*
+ * Opens a hidden temporary ".BASE.ptfs-XXXXXX" in dir (dirfd open on it),
+ * mode 0644, its name in tmpname. Returns the descriptor, or -1 with err
+ * saying why no file can be made there: EROFS, EACCES, or ENOTSUP for a
+ * filesystem that makes none (/proc answers a create with ENOENT).
+ */
+int pt_write_temp(const char *dir, int dirfd, const char *base, const char *what, char *tmpname,
+		  size_t cap, struct pt_error *err);
+
 #endif

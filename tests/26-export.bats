@@ -185,6 +185,29 @@ model.safetensors.index.json"
 	umount "$small"
 }
 
+@test "an export's target follows save's rules: links followed, devices and folders refused" {
+	mount_ckpt "$FIX/17_demo.pt"
+	mkdir "$OUT/real"
+	ln -s real/model.safetensors "$OUT/link.safetensors"
+	ctl "export safetensors $OUT/link.safetensors"
+	[ -L "$OUT/link.safetensors" ] && [ -s "$OUT/real/model.safetensors" ]
+	check "$FIX/17_demo.pt" "$OUT/real/model.safetensors"
+	run ctl "export safetensors /dev/null"
+	assert_failure
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: export: /dev/null is a character device; an export replaces only a regular file: File exists"
+	[ -c /dev/null ]
+	run ctl "export safetensors $OUT/real"
+	assert_failure
+	run cat "$MNT/.ptfs/control"
+	assert_line "error: export: $OUT/real is a folder; an export replaces only a regular file: Is a directory"
+	run ctl "export safetensors /proc/x.safetensors"
+	assert_failure
+	assert_output --partial "Operation not supported"
+	[ "$(ls -A "$OUT" | sort | tr '\n' ' ')" = "link.safetensors real " ]
+	[ "$(ls -A "$OUT/real")" = model.safetensors ]
+}
+
 @test "a long export shows progress on the save line; a second one gets EBUSY" {
 	BIG="$BATS_TEST_TMPDIR/big.pt"
 	"$TORCH_PY" "$ROOT/scripts/make-big.py" "$BIG" --gib 0.5 --tensors 2 >/dev/null
