@@ -358,6 +358,20 @@ static const char *save_msg(const struct pt_error *err)
 	return strncmp(err->msg, "save: ", 6) == 0 ? err->msg + 6 : err->msg;
 }
 
+/* path made absolute against the working folder (the writer wants one); malloc'd, NULL on ENOMEM. */
+static char *absolute(const char *path)
+{
+	char *cwd, *abs = NULL;
+
+	if (path[0] == '/')
+		return strdup(path);
+	cwd = getcwd(NULL, 0);
+	if (!cwd || asprintf(&abs, "%s/%s", cwd, path) < 0)
+		abs = NULL;
+	free(cwd);
+	return abs;
+}
+
 static int cmd_convert(const struct cli_args *a)
 {
 	const char *src = a->ops[0], *dst = a->ops[1];
@@ -383,15 +397,7 @@ static int cmd_convert(const struct cli_args *a)
 			dst);
 		goto out;
 	}
-	if (dst[0] == '/') {
-		abs = strdup(dst);
-	} else {
-		char *cwd = getcwd(NULL, 0);
-
-		if (!cwd || asprintf(&abs, "%s/%s", cwd, dst) < 0)
-			abs = NULL;
-		free(cwd);
-	}
+	abs = absolute(dst);
 	n = ck->torch.nstorages;
 	locs = malloc((n ? n : 1) * sizeof(*locs));
 	if (!abs || !locs) {
@@ -443,15 +449,7 @@ static int cmd_export(const struct cli_args *a)
 	if (rc)
 		return rc;
 	rc = CLI_FAIL;
-	if (dst[0] == '/') {
-		abs = strdup(dst);
-	} else {
-		char *cwd = getcwd(NULL, 0);
-
-		if (!cwd || asprintf(&abs, "%s/%s", cwd, dst) < 0)
-			abs = NULL;
-		free(cwd);
-	}
+	abs = absolute(dst);
 	if (!abs) {
 		fprintf(stderr, "ptfs: %s: out of memory\n", dst);
 		goto out;

@@ -12,18 +12,8 @@ setup() {
 	need_torch
 	OUT="$BATS_TEST_TMPDIR/out"
 	mkdir -p "$OUT"
-	TMPFS=()
 }
 
-teardown() {
-	unmount_all
-	local d
-	for d in "${TMPFS[@]}"; do
-		umount "$d" 2>/dev/null || true
-	done
-}
-
-ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none; }
 
 # check CHECKPOINT EXPORTED [st_check options]
 check() {

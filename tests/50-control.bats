@@ -17,8 +17,6 @@ locs() {
 	done
 }
 
-# ctl LINE...: one write(2) of the lines (each write is one batch, docs/control.md)
-ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none; }
 
 @test "the control file: mode 0644, initial state" {
 	mount_ckpt "$CUDA"

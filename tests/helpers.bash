@@ -26,6 +26,10 @@ need_torch() {
 }
 
 MOUNTS=()
+TMPFS=() # other filesystems a test mounted (a small tmpfs): unmounted in teardown too
+
+# ctl LINE...: one write(2) of the lines to the control file of $MNT (a batch, docs/control.md)
+ctl() { printf '%s\n' "$@" | dd of="$MNT/.ptfs/control" bs=1M iflag=fullblock status=none; }
 
 # mount_ckpt FILE [ptfs options...]: mounts FILE on a fresh directory, sets MNT.
 mount_ckpt() {
@@ -58,4 +62,9 @@ unmount_all() {
 
 teardown() {
 	unmount_all
+	local d
+	for d in "${TMPFS[@]}"; do
+		umount "$d" 2>/dev/null || true
+	done
+	TMPFS=()
 }
