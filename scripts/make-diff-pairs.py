@@ -26,30 +26,13 @@ small base checkpoint (a state_dict under 'model', 'epoch' 12, 'name',
 """
 
 import collections
-import contextlib
 import copy
 import os
 import sys
 
 import torch
 
-
-@contextlib.contextmanager
-def location_tags(tags):
-    """torch.save tags the storages of chosen tensors with another location
-    (as scripts/make-fixtures.py does): both writers call the module-level
-    torch.serialization.location_tag."""
-    by_ptr = {t.storage().data_ptr(): tag for t, tag in tags}
-    orig = torch.serialization.location_tag
-
-    def patched(storage):
-        return by_ptr.get(storage.data_ptr()) or orig(storage)
-
-    torch.serialization.location_tag = patched
-    try:
-        yield
-    finally:
-        torch.serialization.location_tag = orig
+from torch_tags import location_tags
 
 
 def base():

@@ -28,7 +28,6 @@ Findings with torch 1.13 (what could not be written):
 
 import argparse
 import collections
-import contextlib
 import decimal
 import fractions
 import io
@@ -44,34 +43,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from torch_tags import location_tags
+
 from fixture_types import Opaque, Pair, Point  # scripts/, importable by oracle.py too
 
 warnings.filterwarnings("ignore")
 
 # ---------------------------------------------------------------------------
 # helpers
-
-
-@contextlib.contextmanager
-def location_tags(tags):
-    """Make torch.save tag chosen storages with other locations.
-
-    tags maps a tensor to the tag its storage should get ('cuda:1', ...).
-    Both the zip writer (_save) and the legacy writer (_legacy_save) call the
-    module-level torch.serialization.location_tag(storage), so patching that
-    name is enough.  Storages not listed keep their real tag ('cpu').
-    """
-    by_ptr = {t.storage().data_ptr(): tag for t, tag in tags}
-    orig = torch.serialization.location_tag
-
-    def patched(storage):
-        return by_ptr.get(storage.data_ptr()) or orig(storage)
-
-    torch.serialization.location_tag = patched
-    try:
-        yield
-    finally:
-        torch.serialization.location_tag = orig
 
 
 def pickle_text(path):
