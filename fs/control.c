@@ -64,7 +64,7 @@ static void source_line(struct ptfs *fs, char *out, size_t cap)
 		state = "rewritten in place since it was opened (tensor reads fail with EIO)";
 	else if (stat(fs->abspath, &st) != 0)
 		state = "removed (the mount serves the file it opened)";
-	else if (st.st_dev != src->dev || st.st_ino != src->ino)
+	else if (st.st_dev != src->dev || st.st_ino != src->ino) /* (a set's size is its shards') */
 		state = "replaced by another file (the mount serves the one it opened)";
 	/* no path: the file is the same for equal checkpoints wherever they lie (diff -r) */
 	if (state)

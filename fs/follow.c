@@ -45,8 +45,7 @@ static bool path_changed(struct ptfs *fs)
 		return false; /* a sharded set is not followed (docs/safetensors.md) */
 	if (stat(fs->abspath, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
 		return false; /* nothing to serve instead (yet) */
-	return st.st_dev != src->dev || st.st_ino != src->ino || (uint64_t)st.st_size != src->size ||
-	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != src->mtime_ns;
+	return !pt_source_is(src, &st);
 }
 
 /* One reload attempt; true when it is done or not needed, false to retry (a save runs). */

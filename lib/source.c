@@ -108,6 +108,12 @@ int pt_source_read(struct pt_source *s, void *buf, size_t n, uint64_t off,
 	return 0;
 }
 
+bool pt_source_is(const struct pt_source *s, const struct stat *st)
+{
+	return st->st_dev == s->dev && st->st_ino == s->ino && (uint64_t)st->st_size == s->size &&
+	       stat_mtime_ns(st) == s->mtime_ns;
+}
+
 int pt_source_check(struct pt_source *s, struct pt_error *err)
 {
 	struct stat st;
@@ -116,8 +122,7 @@ int pt_source_check(struct pt_source *s, struct pt_error *err)
 		return 0;
 	if (fstat(s->fd, &st) < 0)
 		return pt_error_sys(err, errno, "%s", s->name);
-	if ((uint64_t)st.st_size != s->size || st.st_ino != s->ino ||
-	    stat_mtime_ns(&st) != s->mtime_ns)
+	if (!pt_source_is(s, &st))
 		return pt_error_set(err, PT_ERR_STALE,
 				    "%s: the checkpoint changed on disk since it was mounted",
 				    s->name);

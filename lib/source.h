@@ -10,7 +10,9 @@
 #ifndef PT_SOURCE_H
 #define PT_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -48,6 +50,12 @@ struct pt_source *pt_source_open_file(const char *path, struct pt_error *err);
  */
 int pt_source_read(struct pt_source *s, void *buf, size_t n, uint64_t off,
 		   const char *what, struct pt_error *err);
+
+/*
+ * Whether st (of the descriptor, or of a path now) describes the file s
+ * opened, unchanged: same device and inode, size and mtime. Pure.
+ */
+bool pt_source_is(const struct pt_source *s, const struct stat *st);
 
 /*
  * Checks that the file behind s is still the one opened: same inode, size
