@@ -389,7 +389,6 @@ static int start_save(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_error
 		goto out_free;
 	}
 	fs->save_thread_valid = true;
-	fs->save_unwaited = true;
 	fs->save_seq++;
 	free(locs);
 	return 0;
@@ -583,8 +582,8 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *
 			e = EINTR; /* it goes on in the background: a later wait reports it */
 		} else {
 			/* only a save since the last wait is reported: never an older failure again */
-			e = fs->save_unwaited ? fs->save_errno : 0;
-			fs->save_unwaited = false;
+			e = fs->save_done_seq != fs->save_told_seq ? fs->save_errno : 0;
+			fs->save_told_seq = fs->save_done_seq;
 			if (opened_by(fs, fi)->save_seq == fs->save_done_seq)
 				opened_by(fs, fi)->save_seq = 0; /* told here: not again at its close */
 			if (e)
@@ -661,9 +660,9 @@ void ptfs_control_flush(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *
 			e = EINTR;
 		} else {
 			e = s->save_errno;
+			if (s->save_seq == fs->save_done_seq) /* the last save: no wait repeats it */
+				fs->save_told_seq = fs->save_done_seq;
 			s->save_seq = 0; /* reported once, to the first close */
-			if (fs->save_seq == fs->save_done_seq)
-				fs->save_unwaited = false;
 			if (e)
 				set_error(fs, fs->save_result);
 		}

@@ -61,9 +61,9 @@ struct ptfs {
 	pthread_t save_thread;
 	bool save_thread_valid;       /* joined before the next save and at exit */
 	int save_errno;               /* of the last save, 0 when it succeeded */
-	bool save_unwaited;           /* a save started since the last `wait` */
 	unsigned save_seq;            /* saves started */
 	unsigned save_done_seq;       /* the last one ended */
+	unsigned save_told_seq;       /* the last one a wait (or its close) reported */
 	char *save_path;              /* the last save's path */
 	char *save_result;            /* "done ... " / "failed: ..." of the last save */
 	struct pt_progress prog;      /* of the running save */
