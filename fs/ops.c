@@ -34,6 +34,7 @@ int ptfs_errno(const struct pt_error *err)
 	case PT_ERR_BUSY: return EBUSY;
 	case PT_ERR_UNSUPPORTED: return ENOTSUP;
 	case PT_ERR_RANGE: return ERANGE;
+	case PT_ERR_NODEV: return ENODEV;
 	default: return EIO;
 	}
 }

@@ -94,6 +94,7 @@ const char *pt_error_name(enum pt_err code)
 	case PT_ERR_RANGE: return "out of range";
 	case PT_ERR_BUSY: return "busy";
 	case PT_ERR_STALE: return "checkpoint changed on disk";
+	case PT_ERR_NODEV: return "no such device";
 	}
 	return "unknown error";
 }

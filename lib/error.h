@@ -26,6 +26,7 @@ enum pt_err {
 	PT_ERR_RANGE,       /* a bound check failed (tensor past its storage) */
 	PT_ERR_BUSY,        /* long work already running */
 	PT_ERR_STALE,       /* the checkpoint changed on disk since mount */
+	PT_ERR_NODEV,       /* no GPU driver, or no such device */
 };
 
 #define PT_ERROR_MSG_MAX 512
