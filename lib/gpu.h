@@ -69,6 +69,9 @@ int pt_gpu_driver_version(const struct pt_gpu *g);
  */
 int pt_gpu_describe(struct pt_gpu *g, int dev, char *buf, size_t cap, struct pt_error *err);
 
+/* Device dev's PCI bus id, "0000:18:00.0", into buf (cap bytes); 0 or -1 with err. */
+int pt_gpu_bus_id(struct pt_gpu *g, int dev, char *buf, size_t cap, struct pt_error *err);
+
 /* Free and total bytes of device memory on dev (cuMemGetInfo); 0 or -1 with err. */
 int pt_gpu_mem_info(struct pt_gpu *g, int dev, uint64_t *free_bytes, uint64_t *total_bytes,
 		    struct pt_error *err);
