@@ -109,9 +109,21 @@ static char *describe(struct ptfs *fs, size_t *len)
 		char src[4400], rate[80]; /* "850.0 MiB/s, 1 s left", or "" */
 		int k;
 
+		char *gpu = NULL;
+		size_t gl = 0;
+
 		if (done > total)
 			done = total;
+		if (ptfs_gpu_describe(fs, &gpu, &gl) < 0) {
+			free(gpu);
+			gpu = NULL;
+		}
 		source_line(fs, src, sizeof(src));
+		if (gpu && strlen(src) + gl < sizeof(src)) { /* the gpu lines go before it */
+			memmove(src + gl, src, strlen(src) + 1);
+			memcpy(src, gpu, gl);
+		}
+		free(gpu);
 		pt_progress_format_rate(&fs->prog, pt_progress_now_ns(), rate, sizeof(rate));
 		if (fs->saving)
 			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)%s%s\n%s",
@@ -452,6 +464,10 @@ int ptfs_reload(struct ptfs *fs, struct pt_error *err)
 
 	if (fs->saving)
 		return pt_error_set(err, PT_ERR_BUSY, "reload: a save is running"), EBUSY;
+	if (ptfs_gpu_holds(fs))
+		return pt_error_set(err, PT_ERR_BUSY,
+				    "reload: storages are resident on a GPU: release them first"),
+		       EBUSY;
 	oo.ino_base = old->tree->ino_base + old->tree->nnodes + 1;
 	ck = pt_checkpoint_open(fs->abspath, &oo, err);
 	if (!ck)
@@ -563,9 +579,11 @@ void ptfs_control_write(fuse_req_t req, struct ptfs *fs, struct fuse_file_info *
 	for (i = 0; !e && i < n; i++) {
 		if (cmds[i].kind == PT_CMD_RELOAD)
 			e = ptfs_reload(fs, &err);
+		else if (cmds[i].kind == PT_CMD_MATERIALIZE || cmds[i].kind == PT_CMD_RELEASE)
+			e = ptfs_gpu_command(fs, &cmds[i], &err); /* may drop the lock to copy */
 		else if ((cmds[i].kind == PT_CMD_MAP || cmds[i].kind == PT_CMD_RESET) &&
 			 pt_rules_apply(fs->rules, &cmds[i], &err) < 0)
-			e = ENOMEM;
+			e = err.code == PT_ERR_BUSY ? EBUSY : ENOMEM;
 	}
 	if (!e && save) {
 		fs->saving = true;
@@ -619,7 +637,9 @@ int ptfs_location_set(struct ptfs *fs, struct pt_node *n, const char *value, siz
 	else
 		fs->rules_gen++;
 	pthread_mutex_unlock(&fs->lock);
-	return rc < 0 ? (err.code == PT_ERR_NOMEM ? ENOMEM : EINVAL) : 0;
+	if (rc < 0)
+		return err.code == PT_ERR_NOMEM ? ENOMEM : err.code == PT_ERR_BUSY ? EBUSY : EINVAL;
+	return 0;
 }
 
 int ptfs_location_remove(struct ptfs *fs, struct pt_node *n)
@@ -629,7 +649,11 @@ int ptfs_location_remove(struct ptfs *fs, struct pt_node *n)
 	if (n->kind != PT_NODE_TENSOR || !n->u.tensor->storage)
 		return ENODATA;
 	pthread_mutex_lock(&fs->lock);
-	pt_rules_override(fs->rules, n->u.tensor->storage, NULL, &err);
+	if (pt_rules_override(fs->rules, n->u.tensor->storage, NULL, &err) < 0) {
+		set_error(fs, err.msg);
+		pthread_mutex_unlock(&fs->lock);
+		return err.code == PT_ERR_BUSY ? EBUSY : ENOMEM;
+	}
 	fs->rules_gen++;
 	pthread_mutex_unlock(&fs->lock);
 	return 0;

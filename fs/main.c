@@ -38,6 +38,7 @@ struct cli {
 	char *checkpoint;
 	char *mountpoint; /* as given; libfuse parses its own copy */
 	int nonopts;
+	char *gpu_copy; /* -o gpu_copy=staged|registered */
 	char **maps; /* -o map_location=..., in order */
 	size_t nmaps;
 };
@@ -48,6 +49,7 @@ static const struct fuse_opt cli_opts[] = {
 	{ "encoding=%s", offsetof(struct cli, encoding), 0 },
 	{ "strict", offsetof(struct cli, strict), 1 },
 	{ "follow", offsetof(struct cli, follow), 1 },
+	{ "gpu_copy=%s", offsetof(struct cli, gpu_copy), 0 },
 	FUSE_OPT_KEY("map_location=", KEY_MAP),
 	FUSE_OPT_END
 };
@@ -124,6 +126,9 @@ static void usage(FILE *f, const char *prog)
 		"                           torch's weights_only loader would not allow\n"
 		"    -o follow              reload by itself when CHECKPOINT is rewritten or\n"
 		"                           replaced (torch.save, cp, mv onto it)\n"
+		"    -o gpu_copy=HOW        how materialize copies to a GPU: staged (pinned\n"
+		"                           buffers, the default) or registered (the file\n"
+		"                           mapped and registered with the driver)\n"
 		"    --scan FILE...         print what each file's pickles would import and\n"
 		"                           call, without mounting; exit 0 clean, 1 unknown\n"
 		"                           globals, 2 dangerous ones, 3 unreadable (damaged,\n"
@@ -406,6 +411,13 @@ int main(int argc, char *argv[])
 		ret = 2;
 		goto out_opts;
 	}
+	if (cli.gpu_copy && strcmp(cli.gpu_copy, "staged") != 0 &&
+	    strcmp(cli.gpu_copy, "registered") != 0) {
+		fprintf(stderr, "ptfs: -o gpu_copy=%s: not staged or registered\n", cli.gpu_copy);
+		ret = 2;
+		goto out_opts;
+	}
+	fs.gpu_path = cli.gpu_copy && cli.gpu_copy[0] == 'r' ? PT_GPU_REGISTERED : PT_GPU_STAGED;
 	fs.path = cli.checkpoint;
 	fs.open_opts = oo;
 	fs.ck = pt_checkpoint_open(cli.checkpoint, &oo, &err);
@@ -504,6 +516,7 @@ out_session:
 out_ck:
 	fs.se = NULL;
 	ptfs_control_free_all(&fs);
+	ptfs_gpu_close(&fs); /* unmount frees every device allocation */
 	ptfs_free_retired(&fs);
 	ptfs_views_free(&fs);
 	free(fs.abspath);
@@ -521,6 +534,7 @@ out_args:
 	free(cli.checkpoint);
 	free(cli.mountpoint);
 	free(cli.encoding);
+	free(cli.gpu_copy);
 	for (size_t i = 0; i < cli.nmaps; i++)
 		free(cli.maps[i]);
 	free(cli.maps);

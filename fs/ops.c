@@ -464,6 +464,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	if (ptfs_gpu_read(req, fs, n->u.tensor, size, (uint64_t)off))
+		return; /* resident: served from device memory */
 	pt_error_clear(&err);
 	span = ck->src->fd >= 0 ? pt_tensor_span(ck, n->u.tensor, (uint64_t)off, &src, &err) : 0;
 	if (span < 0) {

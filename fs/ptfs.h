@@ -16,6 +16,7 @@
 
 #include "checkpoint.h"
 #include "code.h"
+#include "gpu.h"
 #include "export.h"
 #include "stwrite.h"
 #include "rules.h"
@@ -85,6 +86,15 @@ struct ptfs {
 	bool follow_running;
 	unsigned reloads;       /* made by the watcher, under lock */
 	char *follow_error;     /* its last failed reload, NULL after a good one; under lock */
+
+	/* the GPU side (materialize.c); under lock but where it says */
+	struct pt_gpu *gpu;           /* loaded by the first command that needs a device */
+	char *gpu_unavailable;        /* why the last load failed, or NULL */
+	struct pt_resident *res;      /* of ck, made by the first materialize; read by requests */
+	bool gpu_busy;                /* a materialize is copying (with the lock dropped) */
+	struct pt_progress gpu_prog;  /* of that copy */
+	char *gpu_result;             /* the last materialize's or release's outcome */
+	enum pt_gpu_path gpu_path;    /* -o gpu_copy= */
 
 	/* views and big-endian tensors are gathered through these (views.c) */
 	pthread_mutex_t views_lock;
@@ -182,6 +192,32 @@ void ptfs_views_free(struct ptfs *fs);
 
 /* Frees what reloads replaced (at exit, when no request runs). */
 void ptfs_free_retired(struct ptfs *fs);
+
+/*
+ * `materialize` or `release` (materialize.c), called with fs->lock held,
+ * which a materialize drops while it copies: 0 or an errno with err.
+ */
+int ptfs_gpu_command(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_error *err);
+
+/* Whether device memory holds storages of the checkpoint, or a materialize runs (under lock). */
+bool ptfs_gpu_holds(struct ptfs *fs);
+
+/* Appends the control file's gpu:, materialize: and resident lines (under lock); -1 on ENOMEM. */
+int ptfs_gpu_describe(struct ptfs *fs, char **buf, size_t *len);
+
+/*
+ * Replies to a read of t's content (size already cut at the end) from
+ * device memory when its storage is resident, and returns true; false
+ * (nothing replied) when it is not.
+ */
+bool ptfs_gpu_read(fuse_req_t req, struct ptfs *fs, const struct pt_tensor *t, size_t size,
+		   uint64_t off);
+
+/* user.pt.resident or user.pt.cuda_ipc of t, malloc'd into *out: length or -errno. */
+ssize_t ptfs_gpu_xattr(struct ptfs *fs, const struct pt_tensor *t, const char *name, char **out);
+
+/* Frees device memory and unloads the driver (at unmount, when no request runs). */
+void ptfs_gpu_close(struct ptfs *fs);
 
 /* The low-level operations (ops.c). */
 extern const struct fuse_lowlevel_ops ptfs_ops;

@@ -1,7 +1,8 @@
 /*
  * xattr.c - the user.pt.* extended attributes (contract: "Extended
  * attributes"). Values are computed on demand from the immutable tree; only
- * user.pt.location depends on state that can change (the location rules).
+ * user.pt.location (the location rules), user.pt.resident and
+ * user.pt.cuda_ipc (materialize) depend on state that can change.
  */
 #include "ptfs.h"
 #include "digest.h"
@@ -122,6 +123,13 @@ ssize_t ptfs_xattr_get(struct ptfs *fs, const struct pt_node *node, const char *
 		return dup_out(t->storage->saved_location, out);
 	if (!strcmp(name, "user.pt.location"))
 		return dup_out(pt_tensor_location(t), out);
+	/*
+	 * Asked by name only, never listed: `getfattr -R -d` reads the same
+	 * whether a GPU was used or not, and an IPC handle (which lets any
+	 * process of the user map the memory) does not end up in dumps.
+	 */
+	if (!strcmp(name, "user.pt.resident") || !strcmp(name, "user.pt.cuda_ipc"))
+		return ptfs_gpu_xattr(fs, t, name, out);
 	return -ENODATA;
 }
 

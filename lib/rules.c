@@ -35,6 +35,7 @@ struct pt_rules {
 	struct pt_node **first;    /* per storage index: its first tensor; made at the first override */
 	struct intern *strings;    /* every tag ever used, freed at the end */
 	struct rule_text *rules, **rules_tail;
+	bool *pinned;              /* per storage index: its location may not change (resident) */
 };
 
 static const char *const device_types[] = {
@@ -116,7 +117,8 @@ struct pt_rules *pt_rules_new(struct pt_checkpoint *ck, struct pt_error *err)
 	r->t = &ck->torch;
 	r->rules_tail = &r->rules;
 	r->rule_loc = calloc(n ? n : 1, sizeof(*r->rule_loc));
-	if (!r->rule_loc)
+	r->pinned = calloc(n ? n : 1, sizeof(*r->pinned));
+	if (!r->rule_loc || !r->pinned)
 		goto out_free;
 	return r;
 
@@ -151,6 +153,7 @@ void pt_rules_free(struct pt_rules *r)
 	}
 	free(r->rule_loc);
 	free(r->first);
+	free(r->pinned);
 	free(r);
 }
 
@@ -352,9 +355,21 @@ int pt_cmds_parse(const char *text, size_t len, struct pt_cmd **cmds, size_t *n,
 			kind = PT_CMD_EXPORT;
 			if (parse_export(&arg, &shard, line, err) < 0)
 				goto out_bad;
+		} else if (strcmp(s, "materialize") == 0 || strcmp(s, "release") == 0) {
+			const char *rest = arg, *tok;
+			size_t tl;
+
+			kind = s[0] == 'm' ? PT_CMD_MATERIALIZE : PT_CMD_RELEASE;
+			while ((tok = next_token(&rest, &tl)))
+				if (*tok != '/' || tl >= 512) {
+					pt_error_set(err, PT_ERR_INVAL,
+						     "line %d: %s: '%.*s' is not a /path glob", line, s,
+						     (int)tl, tok);
+					goto out_bad;
+				}
 		} else {
 			pt_error_set(err, PT_ERR_INVAL,
-				     "line %d: unknown command '%s' (map_location, save, export, wait, reload)",
+				     "line %d: unknown command '%s' (map_location, save, export, wait, reload, materialize, release)",
 				     line, s);
 			goto out_bad;
 		}
@@ -461,6 +476,32 @@ static int rule_eval(struct pt_rules *r, const char *args, const char **next, bo
 	return 0;
 }
 
+static int index_first(struct pt_rules *r, struct pt_error *err);
+
+/*
+ * -1 with PT_ERR_BUSY when storage i is pinned (its bytes are on a device
+ * and other processes may hold them) and its location would become to.
+ */
+static int check_pinned(struct pt_rules *r, size_t i, const char *to, struct pt_error *err)
+{
+	const struct pt_storage *s = r->t->storages[i];
+	const char *now = pt_storage_location(s);
+	char path[4096] = "";
+
+	if (!r->pinned[i] || strcmp(now, to) == 0)
+		return 0;
+	if ((r->first || index_first(r, err) == 0) && r->first[i])
+		node_path(r->first[i], path, sizeof(path));
+	return pt_error_set(err, PT_ERR_BUSY,
+			    "storage %s (%s) is resident on %s: release it before moving it to %s",
+			    s->key, path, now, to);
+}
+
+void pt_rules_pin(struct pt_rules *r, const struct pt_storage *s, bool pinned)
+{
+	r->pinned[s->index] = pinned;
+}
+
 int pt_rules_apply(struct pt_rules *r, const struct pt_cmd *cmd, struct pt_error *err)
 {
 	size_t i, n = r->t->nstorages;
@@ -468,6 +509,9 @@ int pt_rules_apply(struct pt_rules *r, const struct pt_cmd *cmd, struct pt_error
 	bool *decided;
 
 	if (cmd->kind == PT_CMD_RESET) {
+		for (i = 0; i < n; i++)
+			if (check_pinned(r, i, r->t->storages[i]->saved_location, err) < 0)
+				return -1;
 		while (r->rules) {
 			struct rule_text *x = r->rules;
 
@@ -493,11 +537,17 @@ int pt_rules_apply(struct pt_rules *r, const struct pt_cmd *cmd, struct pt_error
 		return pt_error_set(err, PT_ERR_NOMEM, "out of memory");
 	}
 	memcpy(next, r->rule_loc, n * sizeof(*next));
-	if (rule_eval(r, cmd->arg, next, decided, err) < 0 || add_rule_text(r, cmd->arg, err) < 0) {
-		free(next);
-		free(decided);
-		return -1;
+	if (rule_eval(r, cmd->arg, next, decided, err) < 0)
+		goto out_fail;
+	for (i = 0; i < n; i++) {
+		const struct pt_storage *s = r->t->storages[i];
+
+		if (check_pinned(r, i, s->override ? s->override : next[i] ? next[i] : s->saved_location,
+				 err) < 0)
+			goto out_fail;
 	}
+	if (add_rule_text(r, cmd->arg, err) < 0)
+		goto out_fail;
 	free(decided);
 	for (i = 0; i < n; i++) {
 		r->rule_loc[i] = next[i];
@@ -505,6 +555,40 @@ int pt_rules_apply(struct pt_rules *r, const struct pt_cmd *cmd, struct pt_error
 	}
 	free(next);
 	return 0;
+out_fail:
+	free(next);
+	free(decided);
+	return -1;
+}
+
+int pt_rules_select(struct pt_rules *r, const char *globs, bool *sel)
+{
+	const char *rest = globs ? globs : "", *p;
+	char path[4096], glob[512];
+	size_t k, tl, n = r->t->nstorages;
+	bool any = false;
+
+	memset(sel, 0, (n ? n : 1) * sizeof(*sel));
+	while ((p = next_token(&rest, &tl))) {
+		any = true;
+		tl = tl < sizeof(glob) ? tl : sizeof(glob) - 1;
+		memcpy(glob, p, tl);
+		glob[tl] = '\0';
+		for (k = 0; k < r->ck->tree->nnodes; k++) {
+			const struct pt_node *nd = r->ck->tree->nodes[k];
+
+			if (nd->kind != PT_NODE_TENSOR || !nd->u.tensor->storage ||
+			    sel[nd->u.tensor->storage->index])
+				continue;
+			node_path(nd, path, sizeof(path));
+			if (fnmatch(glob, path, 0) == 0)
+				sel[nd->u.tensor->storage->index] = true;
+		}
+	}
+	if (!any)
+		for (k = 0; k < n; k++)
+			sel[k] = true;
+	return any ? 1 : 0;
 }
 
 int pt_rules_add_option(struct pt_rules *r, const char *value, struct pt_error *err)
@@ -566,6 +650,10 @@ int pt_rules_override(struct pt_rules *r, struct pt_storage *s, const char *tag,
 		if (!t)
 			return -1;
 	}
+	if (check_pinned(r, s->index,
+			 t ? t : r->rule_loc[s->index] ? r->rule_loc[s->index] : s->saved_location,
+			 err) < 0)
+		return -1;
 	s->override = t;
 	publish(r, s->index);
 	return 0;

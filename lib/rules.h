@@ -35,11 +35,21 @@ struct pt_rules *pt_rules_new(struct pt_checkpoint *ck, struct pt_error *err);
 /* Frees r; the storages' location pointers go back to NULL. r may be NULL. */
 void pt_rules_free(struct pt_rules *r);
 
-enum pt_cmd_kind { PT_CMD_MAP, PT_CMD_RESET, PT_CMD_SAVE, PT_CMD_WAIT, PT_CMD_RELOAD, PT_CMD_EXPORT };
+enum pt_cmd_kind {
+	PT_CMD_MAP,
+	PT_CMD_RESET,
+	PT_CMD_SAVE,
+	PT_CMD_WAIT,
+	PT_CMD_RELOAD,
+	PT_CMD_EXPORT,
+	PT_CMD_MATERIALIZE,
+	PT_CMD_RELEASE,
+};
 
 struct pt_cmd {
 	enum pt_cmd_kind kind;
-	char *arg; /* MAP: the pairs or tag as written; SAVE, EXPORT: the path */
+	char *arg; /* MAP: the pairs or tag as written; SAVE, EXPORT: the path;
+		      MATERIALIZE, RELEASE: the /globs, separated by blanks, or "" */
 	uint64_t shard_size; /* EXPORT: --shard-size in bytes, or 0 for one file */
 };
 
@@ -57,9 +67,26 @@ void pt_cmds_free(struct pt_cmd *cmds, size_t n);
 
 /*
  * Applies a parsed map_location or reset command, recomputing every
- * storage's location. Returns -1 only on ENOMEM (nothing changed then).
+ * storage's location. Returns -1 on ENOMEM, or with PT_ERR_BUSY when a
+ * pinned storage would move (the message names it); nothing changed then.
  */
 int pt_rules_apply(struct pt_rules *r, const struct pt_cmd *cmd, struct pt_error *err);
+
+/*
+ * Pins (or unpins) storage s: while pinned, a rule, reset or override that
+ * would change its effective location fails with PT_ERR_BUSY. The daemon
+ * pins the storages whose bytes it holds on a device.
+ */
+void pt_rules_pin(struct pt_rules *r, const struct pt_storage *s, bool pinned);
+
+/*
+ * Marks in sel (one bool per storage index) the storages of the tensors
+ * whose tree path ("/layer1/weight") matches one of the /globs in globs
+ * (separated by blanks; fnmatch without FNM_PATHNAME, as map_location's
+ * /glob pairs), or every storage when globs is NULL or has none. Returns 1
+ * when globs were given, 0 when all were selected. Pure but for sel.
+ */
+int pt_rules_select(struct pt_rules *r, const char *globs, bool *sel);
 
 /* Adds a rule from a mount option value ("cpu", "cuda:1=cuda:0;cuda:2=cpu"). */
 int pt_rules_add_option(struct pt_rules *r, const char *value, struct pt_error *err);
@@ -67,7 +94,8 @@ int pt_rules_add_option(struct pt_rules *r, const char *value, struct pt_error *
 /*
  * Sets (tag non-NULL) or drops (tag NULL) the override of storage s. An
  * invalid tag gives -1 with PT_ERR_INVAL and changes nothing; so does
- * PT_ERR_NOMEM from the first override, which indexes the tree's tensors.
+ * PT_ERR_NOMEM from the first override, which indexes the tree's tensors,
+ * and PT_ERR_BUSY when s is pinned and would move.
  */
 int pt_rules_override(struct pt_rules *r, struct pt_storage *s, const char *tag,
 		      struct pt_error *err);

@@ -124,6 +124,23 @@ static void test_cmds_parse(void)
 	CHECK_INT(n, 1);
 	pt_cmds_free(cmds, n);
 
+	/* materialize and release: the globs as written, or none */
+	{
+		const char *t = "materialize\nmaterialize /fc1/* /x\nrelease\t/a;/b\nrelease\n";
+
+		CHECK_INT(pt_cmds_parse(t, strlen(t), &cmds, &n, &err), 0);
+		CHECK_INT(n, 4);
+		if (n == 4) {
+			CHECK_INT(cmds[0].kind, PT_CMD_MATERIALIZE);
+			CHECK_STR(cmds[0].arg, "");
+			CHECK_STR(cmds[1].arg, "/fc1/* /x");
+			CHECK_INT(cmds[2].kind, PT_CMD_RELEASE);
+			CHECK_STR(cmds[2].arg, "/a;/b");
+			CHECK_STR(cmds[3].arg, "");
+		}
+		pt_cmds_free(cmds, n);
+	}
+
 	/* export: the path (spaces kept), the shard size in bytes */
 	CHECK_INT(pt_cmds_parse("export safetensors /a b/m.st\n"
 				"export  safetensors\t/d --shard-size 5GB \n", 70, &cmds, &n, &err), 0);
@@ -141,10 +158,12 @@ static void test_cmds_parse(void)
 	parse_fails("export safetensors /d --shard-size\n", 0, "line 1: --shard-size needs one SIZE");
 
 	/* errors, with the line they are on (comments and blanks count) */
-	parse_fails("frobnicate /x\n", 0, "line 1: unknown command 'frobnicate' (map_location, save, export, wait, reload)");
+	parse_fails("frobnicate /x\n", 0, "line 1: unknown command 'frobnicate' (map_location, save, export, wait, reload, materialize, release)");
 	parse_fails("wait now\n", 0, "line 1: wait takes no argument");
+	parse_fails("materialize fc1\n", 0, "line 1: materialize: 'fc1' is not a /path glob");
+	parse_fails("release /a cuda:0\n", 0, "line 1: release: 'cuda:0' is not a /path glob");
 	parse_fails("map_location cpu\n# c\n\nMap_location cpu\n", 0,
-		    "line 4: unknown command 'Map_location' (map_location, save, export, wait, reload)");
+		    "line 4: unknown command 'Map_location' (map_location, save, export, wait, reload, materialize, release)");
 	parse_fails("map_location cpu\nsave out.pt\n", 0,
 		    "line 2: save needs an absolute path, got 'out.pt'");
 	parse_fails("save\n", 0, "line 1: save needs an absolute path, got ''");
@@ -420,6 +439,55 @@ static void test_rules(const char *fixtures)
 		CHECK_INT(pt_rules_apply(r, &save, &err), -1);
 		CHECK_INT(err.code, PT_ERR_INVAL);
 		CHECK_LOCS("cuda:1", "cuda:1", "cpu", "meta");
+	}
+
+	/* materialize's selection and pins: a pinned storage never moves */
+	{
+		struct pt_cmd *cmds;
+		size_t n;
+		bool sel[4];
+
+		run(r, "map_location reset\n");
+		CHECK_INT(pt_rules_select(r, "/fc1/*", sel), 1);
+		CHECK(sel[0] && sel[1] && !sel[2] && !sel[3]);
+		CHECK_INT(pt_rules_select(r, "/fc2/b* /nothing", sel), 1);
+		CHECK(!sel[0] && !sel[1] && !sel[2] && sel[3]);
+		CHECK_INT(pt_rules_select(r, "", sel), 0);
+		CHECK(sel[0] && sel[1] && sel[2] && sel[3]);
+		CHECK_INT(pt_rules_select(r, NULL, sel), 0);
+		CHECK(sel[3]);
+
+		pt_rules_pin(r, S[2], true); /* fc2.weight, on cuda:0 */
+		CHECK_INT(pt_cmds_parse("map_location cpu\n", 17, &cmds, &n, &err), 0);
+		pt_error_clear(&err);
+		CHECK_INT(pt_rules_apply(r, &cmds[0], &err), -1);
+		CHECK_INT(err.code, PT_ERR_BUSY);
+		CHECK_STR(err.msg,
+			  "storage 2 (/fc2/weight) is resident on cuda:0: release it before moving it to cpu");
+		pt_cmds_free(cmds, n);
+		CHECK_LOCS("cuda:1", "cuda:1", "cuda:0", "cuda:2");
+		check_describe(r, ""); /* the refused rule is not kept */
+		run(r, "map_location cuda:1=cpu cuda:0=cuda:0\n"); /* leaves it where it is */
+		CHECK_LOCS("cpu", "cpu", "cuda:0", "cuda:2");
+		pt_error_clear(&err);
+		CHECK_INT(pt_rules_override(r, S[2], "cuda:1", &err), -1);
+		CHECK_INT(err.code, PT_ERR_BUSY);
+		CHECK_INT(pt_rules_override(r, S[2], "cuda:0", &err), 0);
+		CHECK_INT(pt_rules_override(r, S[3], "cpu", &err), 0);
+		{
+			struct pt_cmd reset = { PT_CMD_RESET, NULL, 0 };
+
+			/* reset would keep fc2.weight on cuda:0 (its saved tag): allowed */
+			CHECK_INT(pt_rules_apply(r, &reset, &err), 0);
+			CHECK_LOCS("cuda:1", "cuda:1", "cuda:0", "cuda:2");
+			CHECK_INT(pt_rules_override(r, S[2], "cuda:0", &err), 0);
+			pt_rules_pin(r, S[2], false);
+			pt_rules_pin(r, S[0], true); /* fc1.weight, at its saved cuda:1 */
+			run(r, "map_location cuda:1=cuda:1\n");
+			CHECK_INT(pt_rules_override(r, S[0], "cpu", &err), -1);
+			pt_rules_pin(r, S[0], false);
+			CHECK_INT(pt_rules_apply(r, &reset, &err), 0);
+		}
 	}
 
 	/* freeing the rules puts the saved tags back */
