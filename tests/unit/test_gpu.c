@@ -393,7 +393,8 @@ static int hexval(int c)
 	return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
-/* The importer, in its own process: opens the handle, checks 4096 bytes of the pattern, writes one. */
+/* The importer, in its own process: opens the handle, checks 4096 bytes of the pattern, writes one.
+ */
 static int ipc_child(const char *hex)
 {
 	unsigned char h[PT_GPU_IPC_HANDLE_SIZE], buf[4096];
