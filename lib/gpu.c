@@ -204,7 +204,11 @@ struct pt_gpu *pt_gpu_open(const char *lib, struct pt_error *err)
 		goto fail;
 	memcpy(&g->cu.driver_get_version, &fn, sizeof(fn));
 	r = g->cu.driver_get_version(&g->version);
-	if (r != 0 || g->version < PT_GPU_VERSION_FLOOR) {
+	if (r != 0) {
+		pt_error_set(err, PT_ERR_NODEV, "cuDriverGetVersion: CUDA error %u", r);
+		goto fail;
+	}
+	if (g->version < PT_GPU_VERSION_FLOOR) {
 		pt_error_set(err, PT_ERR_NODEV, "the CUDA driver is older than 12.0: it is %d.%d",
 			     g->version / 1000, g->version % 1000 / 10);
 		goto fail;

@@ -112,20 +112,21 @@ static void swap_units(unsigned char *p, size_t n, unsigned unit)
 static int slot_reclaim(struct worker *w, struct slot *s)
 {
 	struct pt_gpu *g = w->u->g;
-	pt_cu_result r;
+	pt_cu_result r, u = 0;
 
 	r = g->cu.stream_synchronize(s->stream);
+	/* the window goes even after a failed synchronize: the error is sticky, nothing runs */
+	if (s->map) {
+		u = g->cu.mem_host_unregister(s->map);
+		munmap(s->map, s->maplen);
+		s->map = NULL;
+	}
 	if (r != 0)
 		return pt_gpu_cu_error(g, &w->err, PT_ERR_IO, r, "cuda:%d: cuStreamSynchronize",
 				       w->dev);
-	if (s->map) {
-		r = g->cu.mem_host_unregister(s->map);
-		munmap(s->map, s->maplen);
-		s->map = NULL;
-		if (r != 0)
-			return pt_gpu_cu_error(g, &w->err, PT_ERR_IO, r,
-					       "cuda:%d: cuMemHostUnregister", w->dev);
-	}
+	if (u != 0)
+		return pt_gpu_cu_error(g, &w->err, PT_ERR_IO, u, "cuda:%d: cuMemHostUnregister",
+				       w->dev);
 	return 0;
 }
 
@@ -322,6 +323,9 @@ static int check_jobs(struct pt_gpu *g, struct pt_source *src, const struct pt_g
 			return pt_error_set(err, PT_ERR_NODEV,
 					    "cuda:%d: no such device (%d present)", j->dev,
 					    pt_gpu_count(g));
+		if (j->swap > 16)
+			return pt_error_set(err, PT_ERR_INVAL, "cuda:%d: no %u-byte swap units",
+					    j->dev, j->swap);
 		if (j->swap > 1 && j->size % j->swap != 0)
 			return pt_error_set(err, PT_ERR_INVAL,
 					    "cuda:%d: %llu bytes are not whole %u-byte units",
@@ -385,7 +389,10 @@ int pt_gpu_upload(struct pt_gpu *g, struct pt_source *src, const struct pt_gpu_c
 	for (d = 0; d < ndev; d++)
 		if (w[d].n > 0 && started-- > 0)
 			pthread_join(w[d].tid, NULL);
-	if (u.err.code != PT_OK) {
+	/* stop, not the message, says whether a thread failed */
+	if (stopped(&u)) {
+		if (u.err.code == PT_OK)
+			pt_error_set(&u.err, PT_ERR_IO, "upload to the GPUs failed");
 		if (err)
 			*err = u.err;
 		goto out;

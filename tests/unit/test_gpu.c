@@ -448,6 +448,10 @@ static void test_upload_errors(void)
 		j.src_off = 0;
 		CHECK_INT(pt_gpu_upload(g, src, &j, 1, PT_GPU_STAGED, NULL, &err), -1);
 		CHECK_INT(err.code, PT_ERR_INVAL);
+		j.swap = 32;
+		j.size = 64;
+		CHECK_INT(pt_gpu_upload(g, src, &j, 1, PT_GPU_STAGED, NULL, &err), -1);
+		CHECK_INT(err.code, PT_ERR_INVAL);
 		pt_gpu_close(g);
 	}
 	/* the third copy fails: the upload stops, reports it, and close frees all */
@@ -459,6 +463,16 @@ static void test_upload_errors(void)
 		CHECK(strstr(err.msg, "cuMemcpyHtoDAsync") != NULL);
 		CHECK(strstr(err.msg, "CUDA_ERROR_UNKNOWN: unknown error") != NULL);
 		CHECK_INT(state_get("live"), (long long)n);
+		CHECK_INT(state_get("pinned"), 0);
+		pt_gpu_close(g);
+		CHECK_INT(state_get("live"), 0);
+	}
+	/* a synchronize fails on the registered path: every window is still let go */
+	fake_env(2, "512M", "cuStreamSynchronize:6");
+	if ((g = open_ok())) {
+		n = make_jobs(g, jobs, 1);
+		CHECK_INT(pt_gpu_upload(g, src, jobs, n, PT_GPU_REGISTERED, NULL, &err), -1);
+		CHECK(strstr(err.msg, "cuStreamSynchronize: CUDA_ERROR_UNKNOWN") != NULL);
 		CHECK_INT(state_get("pinned"), 0);
 		pt_gpu_close(g);
 		CHECK_INT(state_get("live"), 0);
