@@ -126,7 +126,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ptfs $(DESTDIR)$(MANDIR)/man1/ptfs.1 $(DESTDIR)$(BASHCOMPDIR)/ptfs
 
 format:
-	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/*.c
+	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/cuda/*.[ch] tests/*.c
 
 clean:
 	rm -rf $(B)
