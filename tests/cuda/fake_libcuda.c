@@ -38,7 +38,7 @@
  *   PTFS_FAKE_CUDA_VERSION   cuDriverGetVersion (default 12040); read at
  *                            every call. cuGetProcAddress_v2 refuses a
  *                            higher requested version (INVALID_VALUE).
- *   PTFS_FAKE_CUDA_COPY_DELAY_US  sleep per executed host-to-device copy
+ *   PTFS_FAKE_CUDA_COPY_DELAY_US  sleep per queued copy as it runs
  *   PTFS_FAKE_CUDA_FAIL      "cuMemAlloc:3,cuMemcpyHtoDAsync:1:2": the Nth
  *                            call (from 1, since the read) of that base name
  *                            fails, with CUDA_ERROR_UNKNOWN or the code given
