@@ -115,10 +115,16 @@ static int slot_reclaim(struct worker *w, struct slot *s)
 	pt_cu_result r, u = 0;
 
 	r = g->cu.stream_synchronize(s->stream);
-	/* the window goes even after a failed synchronize: the error is sticky, nothing runs */
 	if (s->map) {
+		/*
+		 * even after a failed synchronize: once unregistered the driver
+		 * holds none of the pages, so they may go; if it refuses, the
+		 * window stays mapped (leaked) rather than pulled from under a
+		 * copy that might still read it
+		 */
 		u = g->cu.mem_host_unregister(s->map);
-		munmap(s->map, s->maplen);
+		if (u == 0)
+			munmap(s->map, s->maplen);
 		s->map = NULL;
 	}
 	if (r != 0)

@@ -228,13 +228,35 @@ static void run_queue(pt_cu_stream s, unsigned delay_us)
 	s->tail = NULL;
 }
 
+/* Forgets a stream's queued copies; under s->lock. */
+static void drop_queue(pt_cu_stream s)
+{
+	struct fake_op *op;
+
+	while ((op = s->head)) {
+		s->head = op->next;
+		free(op);
+	}
+	s->tail = NULL;
+}
+
 EXPORT pt_cu_result cuStreamSynchronize(pt_cu_stream s)
 {
 	pt_cu_result r = enter("cuStreamSynchronize");
 	unsigned delay;
 
-	if (r)
+	if (r) {
+		/*
+		 * a failed synchronize reports failed work: its copies never
+		 * land, and nothing reads their sources after it returns
+		 */
+		if (s) {
+			pthread_mutex_lock(&s->lock);
+			drop_queue(s);
+			pthread_mutex_unlock(&s->lock);
+		}
 		return r;
+	}
 	delay = F.delay_us;
 	pthread_mutex_unlock(&F.lock);
 	if (s) {
