@@ -45,7 +45,7 @@ LIB_OBJ_SAN := $(patsubst lib/%.c,$(BA)/lib/%.o,$(LIB_SRC))
 
 .PHONY: all test unit unit-asan bats demo bench fuzz install uninstall clean fixtures format
 
-all: $(B)/ptfs $(B)/ptfs-inspect
+all: $(B)/ptfs $(B)/ptfs-inspect $(B)/ptfs-ipc-read $(B)/ptfs-gpu-bench
 
 $(B)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -70,6 +70,11 @@ $(BA)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(BA)/libptfs.a
 
 $(B)/ptfs-inspect: tests/inspect.c $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/inspect.c $(B)/libptfs.a $(ZIP_LIBS)
+
+# the GPU check's helpers (scripts/gpu-check.sh, docs/gpu.md): plain programs over
+# lib/gpu.h, built everywhere since the driver is only loaded when they run
+$(B)/ptfs-%: scripts/%.c $(LIB_HDR) $(B)/libptfs.a
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS)
