@@ -43,7 +43,7 @@ UNIT_SAN := $(patsubst tests/unit/%.c,$(BA)/%,$(UNIT_SRC))
 LIB_OBJ     := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 LIB_OBJ_SAN := $(patsubst lib/%.c,$(BA)/lib/%.o,$(LIB_SRC))
 
-.PHONY: all test unit unit-asan bats demo bench fuzz install uninstall clean fixtures format
+.PHONY: all test unit unit-asan bats demo bench fuzz install uninstall clean fixtures format fakecuda
 
 all: $(B)/ptfs $(B)/ptfs-inspect $(B)/ptfs-ipc-read $(B)/ptfs-gpu-bench
 
@@ -69,7 +69,20 @@ $(BA)/ptfs: $(FS_SRC) $(FS_HDR) $(LIB_HDR) $(BA)/libptfs.a
 	$(CC) $(CFLAGS_ALL) $(SAN) $(FUSE_CFLAGS) -Ilib -o $@ $(FS_SRC) $(BA)/libptfs.a $(FUSE_LIBS) $(ZIP_LIBS) -lpthread -ldl $(GCC_S)
 
 $(B)/ptfs-inspect: tests/inspect.c $(LIB_HDR) $(B)/libptfs.a
-	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/inspect.c $(B)/libptfs.a $(ZIP_LIBS)
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/inspect.c $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
+
+# the TEST DOUBLE of the CUDA driver (tests/cuda/fake_libcuda.c), for the unit
+# tests and for LD_LIBRARY_PATH=build/cuda build/ptfs; never installed, and
+# not sanitized (the tests that load it are)
+FAKECUDA := $(B)/cuda/libcuda.so.1
+fakecuda: $(FAKECUDA)
+$(FAKECUDA): tests/cuda/fake_libcuda.c lib/gpu_api.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ilib -fPIC -shared -fvisibility=hidden -Wl,-soname,libcuda.so.1 -o $@ $< -lpthread
+
+# test_gpu_api checks lib/gpu_api.h against the toolkit's cuda.h where one is installed
+CUDA_INC := $(wildcard /usr/local/cuda/include/cuda.h)
+$(B)/test_gpu_api $(BA)/test_gpu_api: EXTRA_INC := $(if $(CUDA_INC),-I/usr/local/cuda/include)
 
 # the GPU check's helpers (scripts/gpu-check.sh, docs/gpu.md): plain programs over
 # lib/gpu.h, built everywhere since the driver is only loaded when they run
@@ -77,13 +90,13 @@ $(B)/ptfs-%: scripts/%.c $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(B)/libptfs.a
-	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS)
+	$(CC) $(CFLAGS_ALL) -Ilib $(EXTRA_INC) -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
 $(BA)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(BA)/libptfs.a
-	$(CC) $(CFLAGS_ALL) $(SAN) -Ilib -o $@ $< $(BA)/libptfs.a $(ZIP_LIBS)
+	$(CC) $(CFLAGS_ALL) $(SAN) -Ilib $(EXTRA_INC) -o $@ $< $(BA)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
-unit: $(UNIT)
-unit-asan: $(UNIT_SAN) $(BA)/ptfs
+unit: $(UNIT) $(FAKECUDA)
+unit-asan: $(UNIT_SAN) $(BA)/ptfs $(FAKECUDA)
 
 test: all unit unit-asan
 	bash tests/run.sh

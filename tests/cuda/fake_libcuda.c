@@ -1,0 +1,991 @@
+/*
+ * fake_libcuda.c - a TEST DOUBLE of the CUDA driver (libcuda.so.1), NOT a
+ * driver: no GPU is touched, "device memory" is host shared memory.
+ *
+ * Built as build/cuda/libcuda.so.1 (make fakecuda), so that lib/gpu.c, the
+ * daemon (LD_LIBRARY_PATH=build/cuda) and consumers compiled against the
+ * toolkit's cuda.h (-L build/cuda -l:libcuda.so.1) run on machines without
+ * a GPU. It exports cuGetProcAddress_v2 and the real versioned names
+ * (cuMemAlloc_v2, cuIpcOpenMemHandle_v2, ...) of the entry points
+ * lib/gpu_api.h declares, and behaves as the real driver does where a
+ * caller could get it wrong:
+ *
+ *   - cuInit first (else CUDA_ERROR_NOT_INITIALIZED); with no devices
+ *     cuInit fails with CUDA_ERROR_NO_DEVICE.
+ *   - a thread-local current context: memory, stream and copy calls on a
+ *     thread that never made a (retained) context current fail with
+ *     CUDA_ERROR_INVALID_CONTEXT.
+ *   - each cuMemAlloc is a POSIX shared-memory object mapped MAP_SHARED,
+ *     its address the CUdeviceptr; cuIpcGetMemHandle (the base only) names
+ *     it, cuIpcOpenMemHandle_v2 maps it in another process (the exporter
+ *     itself gets CUDA_ERROR_INVALID_CONTEXT, as the real driver gives
+ *     "invalid device context"); cuMemFree unmaps and unlinks it.
+ *   - cuMemcpyHtoDAsync_v2 from pinned memory (cuMemHostAlloc or
+ *     cuMemHostRegister'd) is queued on its stream and runs at
+ *     cuStreamSynchronize, so refilling a buffer before synchronizing
+ *     copies the wrong bytes, as on hardware; from pageable memory it runs
+ *     at once and is counted. Copies are bounds-checked against
+ *     allocations (CUDA_ERROR_INVALID_VALUE).
+ *
+ * Environment, read at the first call and again at each cuInit while
+ * nothing is allocated, retained or registered, and at cuGetProcAddress_v2
+ * then when it has changed (so one test process can vary it between
+ * pt_gpu_open calls even when dlopen returns the library already loaded,
+ * and a failure injected into cuGetProcAddress counts from the first
+ * lookup):
+ *   PTFS_FAKE_CUDA_DEVICES   devices (default 1; 0: cuInit fails NO_DEVICE)
+ *   PTFS_FAKE_CUDA_MEM       bytes per device, K/M/G suffixes (default 1G)
+ *   PTFS_FAKE_CUDA_VERSION   cuDriverGetVersion (default 12040); read at
+ *                            every call. cuGetProcAddress_v2 refuses a
+ *                            higher requested version (INVALID_VALUE).
+ *   PTFS_FAKE_CUDA_COPY_DELAY_US  sleep per executed host-to-device copy
+ *   PTFS_FAKE_CUDA_FAIL      "cuMemAlloc:3,cuMemcpyHtoDAsync:1:2": the Nth
+ *                            call (from 1, since the read) of that base name
+ *                            fails, with CUDA_ERROR_UNKNOWN or the code given
+ *   PTFS_FAKE_CUDA_STATE     a file rewritten atomically (temporary +
+ *                            rename) after every alloc, free, host
+ *                            alloc/register, IPC open/close and pageable
+ *                            copy:
+ *                              live N             cuMemAlloc'd, not freed
+ *                              bytes N            their bytes
+ *                              pageable_copies N  async copies from pageable memory
+ *                              ipc_open N         handles opened, not closed
+ *                              pinned N           host allocations + registrations
+ *                              cuda:D live N bytes N   one line per device
+ *
+ * One mutex guards all state except a stream's queue, which has its own so
+ * that a synchronize runs its copies without holding up other threads.
+ * Test doubles may keep global state; this one does (it is the "driver").
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "gpu_api.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAXDEV 16
+#define MAXFAIL 16
+
+struct fake_ctx {
+	int dev;
+	int refs; /* primary context retains; 0: inactive */
+};
+
+struct fake_alloc {
+	uintptr_t base;
+	size_t size;
+	int dev;
+	int imported; /* mapped from another process's IPC handle */
+	int refs;     /* opens of an imported handle */
+	char name[40];
+	struct fake_alloc *next;
+};
+
+struct fake_pinned {
+	uintptr_t base;
+	size_t size;
+	int registered; /* cuMemHostRegister'd (else cuMemHostAlloc'd) */
+	struct fake_pinned *next;
+};
+
+struct fake_op {
+	void *dst;
+	const void *src;
+	size_t n;
+	struct fake_op *next;
+};
+
+struct pt_cu_stream_st {
+	pthread_mutex_t lock;
+	struct fake_op *head, *tail;
+};
+
+/* the handle's 64 bytes */
+struct fake_ipc {
+	char magic[8];
+	int32_t pid;
+	int32_t dev;
+	uint64_t size;
+	char name[40];
+};
+_Static_assert(sizeof(struct fake_ipc) == PT_CU_IPC_HANDLE_SIZE, "IPC handle size");
+
+struct fake_fail {
+	char name[48];
+	unsigned long nth, calls;
+	pt_cu_result code;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	int loaded, ready; /* env read; cuInit succeeded */
+	int ndev;
+	uint64_t mem;
+	unsigned delay_us;
+	char state[4096];
+	struct fake_ctx ctx[MAXDEV];
+	uint64_t used[MAXDEV];
+	unsigned long live[MAXDEV];
+	struct fake_alloc *allocs;
+	struct fake_pinned *pinned;
+	unsigned long streams, pageable, opened, counter;
+	struct fake_fail fail[MAXFAIL];
+	int nfail;
+} F = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread struct fake_ctx *cur;
+
+static uint64_t env_size(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	uint64_t n;
+
+	if (!v || !*v)
+		return dflt;
+	n = strtoull(v, &end, 10);
+	switch (*end) {
+	case 'G': case 'g': n <<= 30; break;
+	case 'M': case 'm': n <<= 20; break;
+	case 'K': case 'k': n <<= 10; break;
+	default: break;
+	}
+	return n;
+}
+
+static int env_version(void)
+{
+	return (int)env_size("PTFS_FAKE_CUDA_VERSION", 12040);
+}
+
+static const char *const env_names[] = {"PTFS_FAKE_CUDA_DEVICES", "PTFS_FAKE_CUDA_MEM",
+					"PTFS_FAKE_CUDA_COPY_DELAY_US", "PTFS_FAKE_CUDA_FAIL",
+					"PTFS_FAKE_CUDA_STATE"};
+static char env_seen[5][512];
+
+/* Reads the environment; under F.lock. */
+static void load_env(void)
+{
+	const char *v = getenv("PTFS_FAKE_CUDA_FAIL"), *p;
+	const char *st = getenv("PTFS_FAKE_CUDA_STATE");
+
+	F.ndev = (int)env_size("PTFS_FAKE_CUDA_DEVICES", 1);
+	if (F.ndev > MAXDEV)
+		F.ndev = MAXDEV;
+	F.mem = env_size("PTFS_FAKE_CUDA_MEM", (uint64_t)1 << 30);
+	F.delay_us = (unsigned)env_size("PTFS_FAKE_CUDA_COPY_DELAY_US", 0);
+	snprintf(F.state, sizeof(F.state), "%s", st ? st : "");
+	F.nfail = 0;
+	for (p = v; p && *p && F.nfail < MAXFAIL;) {
+		struct fake_fail *f = &F.fail[F.nfail];
+		size_t len = strcspn(p, ":,");
+		char *end;
+
+		memset(f, 0, sizeof(*f));
+		snprintf(f->name, sizeof(f->name), "%.*s", (int)len, p);
+		p += len;
+		f->code = PT_CUDA_ERROR_UNKNOWN;
+		if (*p == ':') {
+			f->nth = strtoul(p + 1, &end, 10);
+			p = end;
+			if (*p == ':') {
+				f->code = (pt_cu_result)strtoul(p + 1, &end, 10);
+				p = end;
+			}
+		}
+		if (f->nth > 0)
+			F.nfail++;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	for (size_t i = 0; i < 5; i++) {
+		const char *e = getenv(env_names[i]);
+
+		snprintf(env_seen[i], sizeof(env_seen[i]), "%s", e ? e : "");
+	}
+	F.loaded = 1;
+}
+
+/* Whether the environment differs from what load_env last read. Under F.lock. */
+static int env_changed(void)
+{
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		const char *v = getenv(env_names[i]);
+
+		if (strncmp(v ? v : "", env_seen[i], sizeof(env_seen[i])) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether anything is allocated, registered, made or retained. Under F.lock. */
+static int busy(void)
+{
+	int d;
+
+	if (F.allocs || F.pinned || F.streams)
+		return 1;
+	for (d = 0; d < MAXDEV; d++)
+		if (F.ctx[d].refs > 0)
+			return 1;
+	return 0;
+}
+
+/* Counts a call of base name fn; its injected failure code, or 0. Under F.lock. */
+static pt_cu_result inject(const char *fn)
+{
+	int i;
+
+	if (!F.loaded)
+		load_env();
+	for (i = 0; i < F.nfail; i++)
+		if (strcmp(F.fail[i].name, fn) == 0 && ++F.fail[i].calls == F.fail[i].nth)
+			return F.fail[i].code;
+	return 0;
+}
+
+/* Rewrites the state file (temporary + rename, so a reader never sees half). Under F.lock. */
+static void write_state(void)
+{
+	char tmp[4200];
+	unsigned long live = 0, pinned = 0;
+	uint64_t bytes = 0;
+	struct fake_pinned *p;
+	FILE *f;
+	int d;
+
+	if (!F.state[0])
+		return;
+	for (d = 0; d < F.ndev; d++) {
+		live += F.live[d];
+		bytes += F.used[d];
+	}
+	for (p = F.pinned; p; p = p->next)
+		pinned++;
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", F.state, (int)getpid());
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "live %lu\nbytes %llu\npageable_copies %lu\nipc_open %lu\npinned %lu\n", live,
+		(unsigned long long)bytes, F.pageable, F.opened, pinned);
+	for (d = 0; d < F.ndev; d++)
+		fprintf(f, "cuda:%d live %lu bytes %llu\n", d, F.live[d],
+			(unsigned long long)F.used[d]);
+	if (fclose(f) == 0)
+		rename(tmp, F.state);
+	else
+		unlink(tmp);
+}
+
+/*
+ * The common entry of memory, stream and copy calls: takes F.lock, counts
+ * the call for injection and checks init and the current context. On a
+ * nonzero return the lock is already released.
+ */
+static pt_cu_result enter(const char *fn)
+{
+	pt_cu_result r;
+
+	pthread_mutex_lock(&F.lock);
+	r = inject(fn);
+	if (!r && !F.ready)
+		r = PT_CUDA_ERROR_NOT_INITIALIZED;
+	if (!r && (!cur || cur->refs == 0))
+		r = PT_CUDA_ERROR_INVALID_CONTEXT;
+	if (r)
+		pthread_mutex_unlock(&F.lock);
+	return r;
+}
+
+static pt_cu_result leave(pt_cu_result r)
+{
+	pthread_mutex_unlock(&F.lock);
+	return r;
+}
+
+/* The allocation (own or imported) holding [p, p + n), or NULL. Under F.lock. */
+static struct fake_alloc *find_alloc(uintptr_t p, size_t n)
+{
+	struct fake_alloc *a;
+
+	for (a = F.allocs; a; a = a->next)
+		if (p >= a->base && p - a->base <= a->size && n <= a->size - (p - a->base))
+			return a;
+	return NULL;
+}
+
+static struct fake_pinned *find_pinned(uintptr_t p, size_t n)
+{
+	struct fake_pinned *q;
+
+	for (q = F.pinned; q; q = q->next)
+		if (p >= q->base && p - q->base <= q->size && n <= q->size - (p - q->base))
+			return q;
+	return NULL;
+}
+
+/* ---- init, version, devices ---- */
+
+EXPORT pt_cu_result cuInit(unsigned int flags)
+{
+	pt_cu_result r;
+	int d;
+
+	pthread_mutex_lock(&F.lock);
+	if (!F.loaded || !busy()) {
+		load_env();
+		F.ready = 0;
+	}
+	r = inject("cuInit");
+	if (!r && flags != 0)
+		r = PT_CUDA_ERROR_INVALID_VALUE;
+	if (!r && F.ndev == 0)
+		r = PT_CUDA_ERROR_NO_DEVICE;
+	if (!r) {
+		for (d = 0; d < F.ndev; d++)
+			F.ctx[d].dev = d;
+		F.ready = 1;
+	}
+	return leave(r);
+}
+
+EXPORT pt_cu_result cuDriverGetVersion(int *version)
+{
+	if (!version)
+		return PT_CUDA_ERROR_INVALID_VALUE;
+	*version = env_version();
+	return PT_CUDA_SUCCESS;
+}
+
+/* device queries need init but no context */
+static pt_cu_result enter_dev(const char *fn, int dev)
+{
+	pt_cu_result r;
+
+	pthread_mutex_lock(&F.lock);
+	r = inject(fn);
+	if (!r && !F.ready)
+		r = PT_CUDA_ERROR_NOT_INITIALIZED;
+	if (!r && (dev < 0 || dev >= F.ndev))
+		r = PT_CUDA_ERROR_INVALID_DEVICE;
+	if (r)
+		pthread_mutex_unlock(&F.lock);
+	return r;
+}
+
+EXPORT pt_cu_result cuDeviceGetCount(int *count)
+{
+	pt_cu_result r = enter_dev("cuDeviceGetCount", 0);
+
+	if (r == PT_CUDA_ERROR_INVALID_DEVICE)
+		r = PT_CUDA_ERROR_NO_DEVICE;
+	if (r)
+		return r;
+	*count = F.ndev;
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuDeviceGet(pt_cu_device *dev, int ordinal)
+{
+	pt_cu_result r = enter_dev("cuDeviceGet", ordinal);
+
+	if (r)
+		return r;
+	*dev = ordinal;
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuDeviceGetName(char *name, int len, pt_cu_device dev)
+{
+	pt_cu_result r = enter_dev("cuDeviceGetName", dev);
+
+	if (r)
+		return r;
+	if (!name || len <= 0)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	snprintf(name, (size_t)len, "ptfs fake GPU %d", dev);
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuDeviceGetPCIBusId(char *bus_id, int len, pt_cu_device dev)
+{
+	pt_cu_result r = enter_dev("cuDeviceGetPCIBusId", dev);
+
+	if (r)
+		return r;
+	if (!bus_id || len <= 0)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	snprintf(bus_id, (size_t)len, "0000:%02x:00.0", dev);
+	return leave(0);
+}
+
+/* ---- contexts ---- */
+
+EXPORT pt_cu_result cuDevicePrimaryCtxRetain(pt_cu_context *ctx, pt_cu_device dev)
+{
+	pt_cu_result r = enter_dev("cuDevicePrimaryCtxRetain", dev);
+
+	if (r)
+		return r;
+	F.ctx[dev].refs++;
+	*ctx = (pt_cu_context)&F.ctx[dev];
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuDevicePrimaryCtxRelease_v2(pt_cu_device dev)
+{
+	pt_cu_result r = enter_dev("cuDevicePrimaryCtxRelease", dev);
+
+	if (r)
+		return r;
+	if (F.ctx[dev].refs == 0)
+		return leave(PT_CUDA_ERROR_INVALID_CONTEXT);
+	F.ctx[dev].refs--;
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuCtxSetCurrent(pt_cu_context ctx)
+{
+	struct fake_ctx *c = (struct fake_ctx *)ctx;
+	pt_cu_result r;
+
+	pthread_mutex_lock(&F.lock);
+	r = inject("cuCtxSetCurrent");
+	if (!r && !F.ready)
+		r = PT_CUDA_ERROR_NOT_INITIALIZED;
+	if (!r && c && (c < F.ctx || c >= F.ctx + F.ndev || c->refs == 0))
+		r = PT_CUDA_ERROR_INVALID_CONTEXT;
+	if (!r)
+		cur = c;
+	return leave(r);
+}
+
+/* ---- device memory ---- */
+
+EXPORT pt_cu_result cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
+{
+	pt_cu_result r = enter("cuMemGetInfo");
+
+	if (r)
+		return r;
+	*free_bytes = (size_t)(F.mem - F.used[cur->dev]);
+	*total_bytes = (size_t)F.mem;
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuMemAlloc_v2(pt_cu_deviceptr *dptr, size_t size)
+{
+	pt_cu_result r = enter("cuMemAlloc");
+	struct fake_alloc *a;
+	void *p;
+	int fd, dev;
+
+	if (r)
+		return r;
+	dev = cur->dev;
+	if (size == 0)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	if (size > F.mem - F.used[dev])
+		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+	snprintf(a->name, sizeof(a->name), "/ptfs-fake-cuda-%d-%lu", (int)getpid(), ++F.counter);
+	fd = shm_open(a->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		shm_unlink(a->name);
+		goto fail;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		shm_unlink(a->name);
+		goto fail;
+	}
+	a->base = (uintptr_t)p;
+	a->size = size;
+	a->dev = dev;
+	a->next = F.allocs;
+	F.allocs = a;
+	F.used[dev] += size;
+	F.live[dev]++;
+	*dptr = (pt_cu_deviceptr)a->base;
+	write_state();
+	return leave(0);
+fail:
+	free(a);
+	return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+}
+
+EXPORT pt_cu_result cuMemFree_v2(pt_cu_deviceptr dptr)
+{
+	pt_cu_result r = enter("cuMemFree");
+	struct fake_alloc **pa, *a;
+
+	if (r)
+		return r;
+	for (pa = &F.allocs; (a = *pa); pa = &a->next)
+		if (a->base == dptr && !a->imported)
+			break;
+	if (!a)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	*pa = a->next;
+	munmap((void *)a->base, a->size);
+	shm_unlink(a->name);
+	F.used[a->dev] -= a->size;
+	F.live[a->dev]--;
+	free(a);
+	write_state();
+	return leave(0);
+}
+
+/* ---- pinned host memory ---- */
+
+static pt_cu_result add_pinned(void *p, size_t size, int registered)
+{
+	struct fake_pinned *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return PT_CUDA_ERROR_OUT_OF_MEMORY;
+	q->base = (uintptr_t)p;
+	q->size = size;
+	q->registered = registered;
+	q->next = F.pinned;
+	F.pinned = q;
+	write_state();
+	return 0;
+}
+
+/* Unlinks the pinned range starting at p of the kind asked for; NULL when none. */
+static struct fake_pinned *take_pinned(void *p, int registered)
+{
+	struct fake_pinned **pq, *q;
+
+	for (pq = &F.pinned; (q = *pq); pq = &q->next)
+		if (q->base == (uintptr_t)p && q->registered == registered) {
+			*pq = q->next;
+			return q;
+		}
+	return NULL;
+}
+
+EXPORT pt_cu_result cuMemHostAlloc(void **pp, size_t size, unsigned int flags)
+{
+	pt_cu_result r = enter("cuMemHostAlloc");
+	void *p;
+
+	if (r)
+		return r;
+	if (size == 0)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+	r = add_pinned(p, size, 0);
+	if (r)
+		munmap(p, size);
+	else
+		*pp = p;
+	return leave(r);
+}
+
+EXPORT pt_cu_result cuMemFreeHost(void *p)
+{
+	pt_cu_result r = enter("cuMemFreeHost");
+	struct fake_pinned *q;
+
+	if (r)
+		return r;
+	q = take_pinned(p, 0);
+	if (!q)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	munmap(p, q->size);
+	free(q);
+	write_state();
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuMemHostRegister_v2(void *p, size_t size, unsigned int flags)
+{
+	pt_cu_result r = enter("cuMemHostRegister");
+	struct fake_pinned *q;
+
+	if (r)
+		return r;
+	if (!p || size == 0)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	for (q = F.pinned; q; q = q->next)
+		if ((uintptr_t)p < q->base + q->size && q->base < (uintptr_t)p + size)
+			return leave(PT_CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED);
+	return leave(add_pinned(p, size, 1));
+}
+
+EXPORT pt_cu_result cuMemHostUnregister(void *p)
+{
+	pt_cu_result r = enter("cuMemHostUnregister");
+	struct fake_pinned *q;
+
+	if (r)
+		return r;
+	q = take_pinned(p, 1);
+	if (!q)
+		return leave(PT_CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+	free(q);
+	write_state();
+	return leave(0);
+}
+
+/* ---- streams and copies ---- */
+
+EXPORT pt_cu_result cuStreamCreate(pt_cu_stream *stream, unsigned int flags)
+{
+	pt_cu_result r = enter("cuStreamCreate");
+	pt_cu_stream s;
+
+	if (r)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+	pthread_mutex_init(&s->lock, NULL);
+	F.streams++;
+	*stream = s;
+	return leave(0);
+}
+
+/* Runs a stream's queued copies in order; under s->lock, not F.lock. */
+static void run_queue(pt_cu_stream s, unsigned delay_us)
+{
+	struct fake_op *op;
+
+	while ((op = s->head)) {
+		s->head = op->next;
+		memcpy(op->dst, op->src, op->n);
+		free(op);
+		if (delay_us)
+			usleep(delay_us);
+	}
+	s->tail = NULL;
+}
+
+EXPORT pt_cu_result cuStreamSynchronize(pt_cu_stream s)
+{
+	pt_cu_result r = enter("cuStreamSynchronize");
+	unsigned delay;
+
+	if (r)
+		return r;
+	delay = F.delay_us;
+	pthread_mutex_unlock(&F.lock);
+	if (s) {
+		pthread_mutex_lock(&s->lock);
+		run_queue(s, delay);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return 0;
+}
+
+EXPORT pt_cu_result cuStreamDestroy_v2(pt_cu_stream s)
+{
+	pt_cu_result r = enter("cuStreamDestroy");
+
+	if (r)
+		return r;
+	if (!s)
+		return leave(PT_CUDA_ERROR_INVALID_HANDLE);
+	F.streams--;
+	pthread_mutex_unlock(&F.lock);
+	/* as the driver does, work still queued completes before the stream goes */
+	pthread_mutex_lock(&s->lock);
+	run_queue(s, 0);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return 0;
+}
+
+EXPORT pt_cu_result cuMemcpyHtoDAsync_v2(pt_cu_deviceptr dst, const void *src, size_t n,
+					 pt_cu_stream s)
+{
+	pt_cu_result r = enter("cuMemcpyHtoDAsync");
+	struct fake_op *op;
+
+	if (r)
+		return r;
+	if (n == 0)
+		return leave(0);
+	if (!src || !find_alloc((uintptr_t)dst, n))
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	if (!s || !find_pinned((uintptr_t)src, n)) {
+		/* pageable (or the NULL stream): the driver copies before returning */
+		if (!find_pinned((uintptr_t)src, n)) {
+			F.pageable++;
+			write_state();
+		}
+		memcpy((void *)(uintptr_t)dst, src, n);
+		return leave(0);
+	}
+	op = calloc(1, sizeof(*op));
+	if (!op)
+		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+	op->dst = (void *)(uintptr_t)dst;
+	op->src = src;
+	op->n = n;
+	pthread_mutex_lock(&s->lock);
+	if (s->tail)
+		s->tail->next = op;
+	else
+		s->head = op;
+	s->tail = op;
+	pthread_mutex_unlock(&s->lock);
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuMemcpyDtoH_v2(void *dst, pt_cu_deviceptr src, size_t n)
+{
+	pt_cu_result r = enter("cuMemcpyDtoH");
+
+	if (r)
+		return r;
+	if (n == 0)
+		return leave(0);
+	if (!dst || !find_alloc((uintptr_t)src, n))
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	memcpy(dst, (const void *)(uintptr_t)src, n);
+	return leave(0);
+}
+
+/* ---- IPC ---- */
+
+EXPORT pt_cu_result cuIpcGetMemHandle(pt_cu_ipc_mem_handle *handle, pt_cu_deviceptr dptr)
+{
+	pt_cu_result r = enter("cuIpcGetMemHandle");
+	struct fake_alloc *a;
+	struct fake_ipc h;
+
+	if (r)
+		return r;
+	a = find_alloc((uintptr_t)dptr, 0);
+	if (!handle || !a || a->imported || a->base != dptr)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, "PTFSFAKE", 8);
+	h.pid = (int32_t)getpid();
+	h.dev = a->dev;
+	h.size = a->size;
+	memcpy(h.name, a->name, sizeof(h.name));
+	memcpy(handle, &h, sizeof(h));
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuIpcOpenMemHandle_v2(pt_cu_deviceptr *dptr, pt_cu_ipc_mem_handle handle,
+					  unsigned int flags)
+{
+	pt_cu_result r = enter("cuIpcOpenMemHandle");
+	struct fake_alloc *a;
+	struct fake_ipc h;
+	void *p;
+	int fd;
+
+	if (r)
+		return r;
+	memcpy(&h, &handle, sizeof(h));
+	h.name[sizeof(h.name) - 1] = '\0';
+	if (!dptr || memcmp(h.magic, "PTFSFAKE", 8) != 0 || h.size == 0)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	if (h.pid == (int32_t)getpid())
+		return leave(PT_CUDA_ERROR_INVALID_CONTEXT);
+	for (a = F.allocs; a; a = a->next)
+		if (a->imported && strcmp(a->name, h.name) == 0) {
+			a->refs++;
+			*dptr = a->base;
+			return leave(0);
+		}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
+	fd = shm_open(h.name, O_RDWR | O_CLOEXEC, 0);
+	p = fd < 0 ? MAP_FAILED
+		   : mmap(NULL, (size_t)h.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (p == MAP_FAILED) {
+		free(a);
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	}
+	a->base = (uintptr_t)p;
+	a->size = (size_t)h.size;
+	a->dev = cur->dev;
+	a->imported = 1;
+	a->refs = 1;
+	memcpy(a->name, h.name, sizeof(a->name));
+	a->next = F.allocs;
+	F.allocs = a;
+	F.opened++;
+	*dptr = a->base;
+	write_state();
+	return leave(0);
+}
+
+EXPORT pt_cu_result cuIpcCloseMemHandle(pt_cu_deviceptr dptr)
+{
+	pt_cu_result r = enter("cuIpcCloseMemHandle");
+	struct fake_alloc **pa, *a;
+
+	if (r)
+		return r;
+	for (pa = &F.allocs; (a = *pa); pa = &a->next)
+		if (a->base == dptr && a->imported)
+			break;
+	if (!a)
+		return leave(PT_CUDA_ERROR_INVALID_VALUE);
+	if (--a->refs == 0) {
+		*pa = a->next;
+		munmap((void *)a->base, a->size);
+		free(a);
+		F.opened--;
+	}
+	write_state();
+	return leave(0);
+}
+
+/* ---- errors ---- */
+
+static const struct {
+	pt_cu_result code;
+	const char *name, *text;
+} errors[] = {
+	{PT_CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
+	{PT_CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+	{PT_CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+	{PT_CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+	{PT_CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+	{PT_CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+	{PT_CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+	{PT_CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+	{PT_CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+	{PT_CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, "CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED",
+	 "part or all of the requested memory range is already mapped"},
+	{PT_CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED, "CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED",
+	 "pointer does not correspond to a registered memory region"},
+	{PT_CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
+	{PT_CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error"},
+};
+
+static pt_cu_result error_lookup(pt_cu_result e, const char **str, int text)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (errors[i].code == e) {
+			*str = text ? errors[i].text : errors[i].name;
+			return 0;
+		}
+	*str = NULL;
+	return PT_CUDA_ERROR_INVALID_VALUE;
+}
+
+EXPORT pt_cu_result cuGetErrorName(pt_cu_result e, const char **str)
+{
+	return str ? error_lookup(e, str, 0) : PT_CUDA_ERROR_INVALID_VALUE;
+}
+
+EXPORT pt_cu_result cuGetErrorString(pt_cu_result e, const char **str)
+{
+	return str ? error_lookup(e, str, 1) : PT_CUDA_ERROR_INVALID_VALUE;
+}
+
+/* ---- cuGetProcAddress ---- */
+
+EXPORT pt_cu_result cuGetProcAddress_v2(const char *symbol, void **pfn, int version,
+					uint64_t flags, pt_cu_proc_status *status);
+
+/* base name, the CUDA version that introduced this ABI, the function */
+static const struct {
+	const char *name;
+	int since;
+	void *fn;
+} procs[] = {
+	{"cuInit", 2000, (void *)cuInit},
+	{"cuDriverGetVersion", 2020, (void *)cuDriverGetVersion},
+	{"cuDeviceGetCount", 2000, (void *)cuDeviceGetCount},
+	{"cuDeviceGet", 2000, (void *)cuDeviceGet},
+	{"cuDeviceGetName", 2000, (void *)cuDeviceGetName},
+	{"cuDeviceGetPCIBusId", 4010, (void *)cuDeviceGetPCIBusId},
+	{"cuDevicePrimaryCtxRetain", 7000, (void *)cuDevicePrimaryCtxRetain},
+	{"cuDevicePrimaryCtxRelease", 11000, (void *)cuDevicePrimaryCtxRelease_v2},
+	{"cuCtxSetCurrent", 4000, (void *)cuCtxSetCurrent},
+	{"cuMemGetInfo", 3020, (void *)cuMemGetInfo_v2},
+	{"cuMemAlloc", 3020, (void *)cuMemAlloc_v2},
+	{"cuMemFree", 3020, (void *)cuMemFree_v2},
+	{"cuMemHostAlloc", 2020, (void *)cuMemHostAlloc},
+	{"cuMemFreeHost", 2000, (void *)cuMemFreeHost},
+	{"cuMemHostRegister", 6050, (void *)cuMemHostRegister_v2},
+	{"cuMemHostUnregister", 4000, (void *)cuMemHostUnregister},
+	{"cuMemcpyHtoDAsync", 3020, (void *)cuMemcpyHtoDAsync_v2},
+	{"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
+	{"cuStreamCreate", 2000, (void *)cuStreamCreate},
+	{"cuStreamSynchronize", 2000, (void *)cuStreamSynchronize},
+	{"cuStreamDestroy", 4000, (void *)cuStreamDestroy_v2},
+	{"cuIpcGetMemHandle", 4010, (void *)cuIpcGetMemHandle},
+	{"cuIpcOpenMemHandle", 11000, (void *)cuIpcOpenMemHandle_v2},
+	{"cuIpcCloseMemHandle", 4010, (void *)cuIpcCloseMemHandle},
+	{"cuGetErrorName", 6000, (void *)cuGetErrorName},
+	{"cuGetErrorString", 6000, (void *)cuGetErrorString},
+	{"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
+};
+
+/*
+ * flags select legacy or per-thread default-stream variants; the double has
+ * one of each function, whose stream NULL behaves as the legacy stream.
+ */
+EXPORT pt_cu_result cuGetProcAddress_v2(const char *symbol, void **pfn, int version,
+					uint64_t flags, pt_cu_proc_status *status)
+{
+	pt_cu_result r;
+	size_t i;
+
+	pthread_mutex_lock(&F.lock);
+	/* a test's new settings count from here, before the cuInit that rereads them */
+	if (!F.loaded || (!busy() && env_changed()))
+		load_env();
+	r = inject("cuGetProcAddress");
+	pthread_mutex_unlock(&F.lock);
+	if (pfn)
+		*pfn = NULL;
+	if (status)
+		*status = PT_CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+	if (r)
+		return r;
+	if (!symbol || !pfn || version > env_version() ||
+	    flags > PT_CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)
+		return PT_CUDA_ERROR_INVALID_VALUE;
+	for (i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
+		if (strcmp(procs[i].name, symbol) != 0)
+			continue;
+		if (version < procs[i].since) {
+			if (status)
+				*status = PT_CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT;
+			return PT_CUDA_ERROR_NOT_FOUND;
+		}
+		*pfn = procs[i].fn;
+		if (status)
+			*status = PT_CU_GET_PROC_ADDRESS_SUCCESS;
+		return PT_CUDA_SUCCESS;
+	}
+	return PT_CUDA_ERROR_NOT_FOUND;
+}
