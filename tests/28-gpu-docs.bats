@@ -21,26 +21,31 @@ need_fake() {
 	[ -x "$IPCREAD" ] || skip "no build/ptfs-ipc-read (make all)"
 }
 
-# use_fake [DEVICES]: the double for every process started from here on
+# use_fake [DEVICES]: the double for every process started from here on. Each process
+# rewrites the double's state file with its own counts, so consumers write theirs apart and
+# DAEMON_STATE is the daemon's alone (mount_gpu).
 use_fake() {
 	export LD_LIBRARY_PATH="$FAKE_LIB" PTFS_FAKE_CUDA_DEVICES="${1:-1}" PTFS_FAKE_CUDA_MEM=256M
-	export PTFS_FAKE_CUDA_STATE="$BATS_TEST_TMPDIR/fake-state"
+	export PTFS_FAKE_CUDA_STATE="$BATS_TEST_TMPDIR/consumer-state"
+	DAEMON_STATE="$BATS_TEST_TMPDIR/daemon-state"
 }
 
-# mount_gpu FILE: mounts FILE with the double; skips where the daemon has no GPU commands yet
+# mount_gpu FILE: mounts FILE (with the double after use_fake); skips where the daemon has no
+# GPU commands yet
 mount_gpu() {
-	mount_ckpt "$1"
+	PTFS_FAKE_CUDA_STATE="${DAEMON_STATE:-}" mount_ckpt "$1"
 	grep -q '^gpu:' "$MNT/.ptfs/control" || skip "this daemon has no GPU commands (no gpu: line)"
 }
 
-# live_is N: the double's count of live allocations reaches N (the daemon may still be exiting)
+# live_is N: the daemon's count of live allocations in the double reaches N (the daemon may
+# still be exiting)
 live_is() {
 	local i
 	for i in $(seq 50); do
-		grep -qx "live $1" "$PTFS_FAKE_CUDA_STATE" 2>/dev/null && return 0
+		grep -qx "live $1" "$DAEMON_STATE" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "live allocations: $(grep '^live' "$PTFS_FAKE_CUDA_STATE" 2>&1), not $1" >&2
+	echo "the daemon's live allocations: $(grep '^live' "$DAEMON_STATE" 2>&1), not $1" >&2
 	return 1
 }
 
@@ -182,6 +187,7 @@ span() {
 	# the consumer closed its handles: release frees, nothing is left open
 	echo 'release' >"$MNT/.ptfs/control"
 	live_is 0
+	# and the consumer's own count of open handles, written as it closed the last
 	grep -qx 'ipc_open 0' "$PTFS_FAKE_CUDA_STATE"
 }
 
