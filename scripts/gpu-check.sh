@@ -51,7 +51,7 @@ fail() {
 now() { date +%s.%N; }
 # seconds between two now()s, and GB/s (1e9 bytes) of N bytes in S seconds (awk: no bc needed)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
-gbs() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.2f", s > 0 ? n / s / 1e9 : 0 }'; }
+gbs() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0 ? n / s / 1e9 : 0) }'; }
 
 # --- build: nothing installed; say what is missing rather than fail in make's words
 step "build"
@@ -164,9 +164,9 @@ gpu_checks() {
 	bad=0
 	while read -r _ f; do
 		p="$MNT/${f#./}"
-		r=$(getfattr --only-values -n user.pt.resident "$p" 2>&1)
+		r=$(getfattr --absolute-names --only-values -n user.pt.resident "$p" 2>&1)
 		[ "$r" = "cuda:$DEV" ] || { bad=$((bad + 1)); [ $bad -le 3 ] && say "$f: user.pt.resident is '$r'"; }
-		v=$(getfattr --only-values -n user.pt.cuda_ipc "$p" 2>&1)
+		v=$(getfattr --absolute-names --only-values -n user.pt.cuda_ipc "$p" 2>&1)
 		if ! [[ "$v" =~ ^cuda:$DEV\ [0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-9a-fA-F]\ [0-9a-f]{128}\ 0\ ([0-9]+)$ ]] ||
 			[ "${BASH_REMATCH[1]}" != "$(stat -c %s "$p")" ]; then
 			bad=$((bad + 1))
@@ -220,9 +220,9 @@ else
 	step "release"
 	ctl release || fail "release failed: $(ctl_line error:)"
 	ctl_line "resident cuda:" && fail "still resident after release"
-	r=$(getfattr --only-values -n user.pt.resident "$MNT/big0" 2>&1)
+	r=$(getfattr --absolute-names --only-values -n user.pt.resident "$MNT/big0" 2>&1)
 	[ "$r" = file ] || fail "big0: user.pt.resident is '$r' after release, not 'file'"
-	getfattr -n user.pt.cuda_ipc "$MNT/big0" >/dev/null 2>&1 && fail "big0: user.pt.cuda_ipc still there after release"
+	getfattr --absolute-names -n user.pt.cuda_ipc "$MNT/big0" >/dev/null 2>&1 && fail "big0: user.pt.cuda_ipc still there after release"
 	[ "$FAKE" = 1 ] && { grep -qx 'live 0' "$DAEMON_STATE" || fail "the double counts the daemon's allocations after release: $(head -n 1 "$DAEMON_STATE")"; }
 
 	step "a second materialize (a second figure), release, unmount"

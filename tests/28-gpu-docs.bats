@@ -31,10 +31,10 @@ use_fake() {
 }
 
 # mount_gpu FILE: mounts FILE (with the double after use_fake); skips where the daemon has no
-# GPU commands yet
+# GPU commands yet (a `release` of nothing, which loads no driver, is refused as unknown)
 mount_gpu() {
 	PTFS_FAKE_CUDA_STATE="${DAEMON_STATE:-}" mount_ckpt "$1"
-	grep -q '^gpu:' "$MNT/.ptfs/control" || skip "this daemon has no GPU commands (no gpu: line)"
+	echo release 2>/dev/null >"$MNT/.ptfs/control" || skip "this daemon has no GPU commands"
 }
 
 # live_is N: the daemon's count of live allocations in the double reaches N (the daemon may
@@ -52,12 +52,12 @@ live_is() {
 # span FILE: OFFSET and SIZE as docs/gpu.md defines them, from the file's other xattrs
 span() {
 	local f="$1" es shape stride off n=1 i
-	case "$(getfattr --only-values -n user.pt.dtype "$f")" in
+	case "$(getfattr --absolute-names --only-values -n user.pt.dtype "$f")" in
 	complex128) es=16 ;; float64 | int64 | complex64) es=8 ;; float32 | int32) es=4 ;; float16 | bfloat16 | int16) es=2 ;; *) es=1 ;;
 	esac
-	read -r -a shape <<<"$(getfattr --only-values -n user.pt.shape "$f" | tr -d '[]' | tr , ' ')"
-	read -r -a stride <<<"$(getfattr --only-values -n user.pt.stride "$f" | tr -d '[]' | tr , ' ')"
-	off=$(getfattr --only-values -n user.pt.storage_offset "$f")
+	read -r -a shape <<<"$(getfattr --absolute-names --only-values -n user.pt.shape "$f" | tr -d '[]' | tr , ' ')"
+	read -r -a stride <<<"$(getfattr --absolute-names --only-values -n user.pt.stride "$f" | tr -d '[]' | tr , ' ')"
+	off=$(getfattr --absolute-names --only-values -n user.pt.storage_offset "$f")
 	for i in "${!shape[@]}"; do
 		[ "${shape[$i]}" = 0 ] && n=0 && break
 		n=$((n + (shape[i] - 1) * stride[i]))
@@ -129,32 +129,34 @@ span() {
 	cd "$BATS_TEST_TMPDIR"
 	cp "$FIX/17_demo.pt" model.pt
 	mount_gpu model.pt
+	# mount_gpu's release needed no driver
 	assert_equal "$(grep '^gpu:' "$MNT/.ptfs/control")" "gpu: not loaded"
-	run getfattr --only-values -n user.pt.resident "$MNT/layer1/weight"
+	[ ! -e "$DAEMON_STATE" ]
+	run getfattr --absolute-names --only-values -n user.pt.resident "$MNT/layer1/weight"
 	assert_output file
 	echo 'map_location cuda:0' >"$MNT/.ptfs/control"
 	echo 'materialize' >"$MNT/.ptfs/control"
 	run cat "$MNT/.ptfs/control"
 	assert_line --regexp '^gpu: 1 device, driver 12\.4$'
-	assert_line --regexp '^resident cuda:0: 2 storages, 60 bytes, .*, 0000:00:00\.0$'
-	assert_line --regexp '^materialize: done 2 storages, 60 bytes in [0-9.]+ s, [0-9.]+ GB/s'
+	assert_line --regexp '^resident cuda:0: 2 storages, 60 bytes \(60 B\), .*, 0000:00:00\.0$'
+	assert_line --regexp '^materialize: done 2 storages, 60 bytes \(60 B\) in [0-9.]+ s, [0-9.]+ GB/s; .*0 skipped \(not on a cuda location\)$'
 	for t in layer1/weight layer1/bias; do
-		assert_equal "$(getfattr --only-values -n user.pt.resident "$MNT/$t")" cuda:0
-		v=$(getfattr --only-values -n user.pt.cuda_ipc "$MNT/$t")
+		assert_equal "$(getfattr --absolute-names --only-values -n user.pt.resident "$MNT/$t")" cuda:0
+		v=$(getfattr --absolute-names --only-values -n user.pt.cuda_ipc "$MNT/$t")
 		[[ "$v" =~ ^cuda:0\ 0000:00:00\.0\ [0-9a-f]{128}\ 0\ ([0-9]+)$ ]]
 		assert_equal "${BASH_REMATCH[1]}" "$(stat -c %s "$MNT/$t")"
 		cmp "$MNT/$t" <("$PTFS" cat model.pt "$t")
 		"$IPCREAD" "$MNT/$t" | cmp - "$MNT/$t"
 	done
 	# the two storages have their own allocations
-	[ "$(getfattr --only-values -n user.pt.cuda_ipc "$MNT/layer1/weight" | cut -d' ' -f3)" != \
-		"$(getfattr --only-values -n user.pt.cuda_ipc "$MNT/layer1/bias" | cut -d' ' -f3)" ]
+	[ "$(getfattr --absolute-names --only-values -n user.pt.cuda_ipc "$MNT/layer1/weight" | cut -d' ' -f3)" != \
+		"$(getfattr --absolute-names --only-values -n user.pt.cuda_ipc "$MNT/layer1/bias" | cut -d' ' -f3)" ]
 	live_is 2
 	echo 'release' >"$MNT/.ptfs/control"
-	assert_equal "$(getfattr --only-values -n user.pt.resident "$MNT/layer1/weight")" file
-	run getfattr -n user.pt.cuda_ipc "$MNT/layer1/weight"
+	assert_equal "$(getfattr --absolute-names --only-values -n user.pt.resident "$MNT/layer1/weight")" file
+	run getfattr --absolute-names -n user.pt.cuda_ipc "$MNT/layer1/weight"
 	assert_failure
-	assert_output --partial "No data available"
+	assert_output --partial "user.pt.cuda_ipc: No such attribute" # ENODATA
 	run grep '^resident' "$MNT/.ptfs/control"
 	assert_failure
 	live_is 0
@@ -201,12 +203,12 @@ span() {
 	declare -A first
 	for f in "$MNT"/*; do
 		read -r off size <<<"$(span "$f")"
-		read -r tag bus handle o s <<<"$(getfattr --only-values -n user.pt.cuda_ipc "$f")"
+		read -r tag bus handle o s <<<"$(getfattr --absolute-names --only-values -n user.pt.cuda_ipc "$f")"
 		[ "$tag $bus" = "cuda:0 0000:00:00.0" ]
 		echo "${f##*/}: $o $s, want $off $size"
 		[ "$o $s" = "$off $size" ]
 		# tensors of one storage share its handle
-		k=$(getfattr --only-values -n user.pt.storage "$f")
+		k=$(getfattr --absolute-names --only-values -n user.pt.storage "$f")
 		[ "${first[$k]:=$handle}" = "$handle" ]
 		# through the handle: SIZE bytes
 		[ "$("$IPCREAD" "$f" | wc -c)" = "$size" ]
@@ -235,8 +237,8 @@ span() {
 	mount_gpu "$FIX/17_demo.pt"
 	echo 'map_location cuda:1' >"$MNT/.ptfs/control"
 	echo 'materialize' >"$MNT/.ptfs/control"
-	grep -q '^resident cuda:1: 2 storages, 60 bytes, .*, 0000:01:00\.0$' "$MNT/.ptfs/control"
-	v=$(getfattr --only-values -n user.pt.cuda_ipc "$MNT/layer1/weight")
+	grep -q '^resident cuda:1: 2 storages, 60 bytes (60 B), .*, 0000:01:00\.0$' "$MNT/.ptfs/control"
+	v=$(getfattr --absolute-names --only-values -n user.pt.cuda_ipc "$MNT/layer1/weight")
 	[ "${v%% *}" = cuda:1 ]
 	[ "$(echo "$v" | cut -d' ' -f2)" = 0000:01:00.0 ]
 	"$IPCREAD" "$MNT/layer1/weight" | cmp - "$MNT/layer1/weight"
