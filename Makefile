@@ -131,7 +131,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ptfs $(DESTDIR)$(MANDIR)/man1/ptfs.1 $(DESTDIR)$(BASHCOMPDIR)/ptfs
 
 format:
-	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/*.c
+	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/*.c scripts/ipc-read.c scripts/gpu-bench.c docs/examples/ipc-consumer.c
 
 clean:
 	rm -rf $(B)
