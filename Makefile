@@ -76,9 +76,9 @@ $(B)/ptfs-inspect: tests/inspect.c $(LIB_HDR) $(B)/libptfs.a
 # not sanitized (the tests that load it are)
 FAKECUDA := $(B)/cuda/libcuda.so.1
 fakecuda: $(FAKECUDA)
-$(FAKECUDA): tests/cuda/fake_libcuda.c lib/gpu_api.h
+$(FAKECUDA): tests/cuda/fake_libcuda.c tests/cuda/fake_libcuda_mem.c tests/cuda/fake_libcuda.h lib/gpu_api.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ilib -fPIC -shared -fvisibility=hidden -Wl,-soname,libcuda.so.1 -o $@ $< -lpthread
+	$(CC) $(CFLAGS_ALL) -Ilib -fPIC -shared -fvisibility=hidden -Wl,-soname,libcuda.so.1 -o $@ tests/cuda/fake_libcuda.c tests/cuda/fake_libcuda_mem.c -lpthread
 
 # test_gpu_api checks lib/gpu_api.h against the toolkit's cuda.h where one is installed
 CUDA_INC := $(wildcard /usr/local/cuda/include/cuda.h)

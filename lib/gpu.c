@@ -41,32 +41,35 @@ static const struct {
 	const char *name;
 	size_t off;
 } entry_points[] = {
-#define EP(name, field) {name, offsetof(struct pt_gpu_api, field)}
-	EP("cuInit", init),
-	EP("cuDeviceGetCount", device_get_count),
-	EP("cuDeviceGet", device_get),
-	EP("cuDeviceGetName", device_get_name),
-	EP("cuDeviceGetPCIBusId", device_get_pci_bus_id),
-	EP("cuDevicePrimaryCtxRetain", primary_ctx_retain),
-	EP("cuDevicePrimaryCtxRelease", primary_ctx_release),
-	EP("cuCtxSetCurrent", ctx_set_current),
-	EP("cuMemGetInfo", mem_get_info),
-	EP("cuMemAlloc", mem_alloc),
-	EP("cuMemFree", mem_free),
-	EP("cuMemHostAlloc", mem_host_alloc),
-	EP("cuMemFreeHost", mem_free_host),
-	EP("cuMemHostRegister", mem_host_register),
-	EP("cuMemHostUnregister", mem_host_unregister),
-	EP("cuMemcpyHtoDAsync", memcpy_htod_async),
-	EP("cuMemcpyDtoH", memcpy_dtoh),
-	EP("cuStreamCreate", stream_create),
-	EP("cuStreamSynchronize", stream_synchronize),
-	EP("cuStreamDestroy", stream_destroy),
-	EP("cuIpcGetMemHandle", ipc_get_mem_handle),
-	EP("cuIpcOpenMemHandle", ipc_open_mem_handle),
-	EP("cuIpcCloseMemHandle", ipc_close_mem_handle),
-	EP("cuGetErrorName", get_error_name),
-	EP("cuGetErrorString", get_error_string),
+#define EP(name, field)                                                                            \
+	{                                                                                          \
+		name, offsetof(struct pt_gpu_api, field)                                           \
+	}
+    EP("cuInit", init),
+    EP("cuDeviceGetCount", device_get_count),
+    EP("cuDeviceGet", device_get),
+    EP("cuDeviceGetName", device_get_name),
+    EP("cuDeviceGetPCIBusId", device_get_pci_bus_id),
+    EP("cuDevicePrimaryCtxRetain", primary_ctx_retain),
+    EP("cuDevicePrimaryCtxRelease", primary_ctx_release),
+    EP("cuCtxSetCurrent", ctx_set_current),
+    EP("cuMemGetInfo", mem_get_info),
+    EP("cuMemAlloc", mem_alloc),
+    EP("cuMemFree", mem_free),
+    EP("cuMemHostAlloc", mem_host_alloc),
+    EP("cuMemFreeHost", mem_free_host),
+    EP("cuMemHostRegister", mem_host_register),
+    EP("cuMemHostUnregister", mem_host_unregister),
+    EP("cuMemcpyHtoDAsync", memcpy_htod_async),
+    EP("cuMemcpyDtoH", memcpy_dtoh),
+    EP("cuStreamCreate", stream_create),
+    EP("cuStreamSynchronize", stream_synchronize),
+    EP("cuStreamDestroy", stream_destroy),
+    EP("cuIpcGetMemHandle", ipc_get_mem_handle),
+    EP("cuIpcOpenMemHandle", ipc_open_mem_handle),
+    EP("cuIpcCloseMemHandle", ipc_close_mem_handle),
+    EP("cuGetErrorName", get_error_name),
+    EP("cuGetErrorString", get_error_string),
 #undef EP
 };
 
@@ -111,7 +114,8 @@ static int live_add(struct pt_gpu *g, uint64_t dptr, int dev)
 		for (j = 0; j < g->live_cap; j++) {
 			if (!g->live[j].dptr)
 				continue;
-			for (i = live_slot(g->live[j].dptr, cap); t[i].dptr; i = (i + 1) & (cap - 1))
+			for (i = live_slot(g->live[j].dptr, cap); t[i].dptr;
+			     i = (i + 1) & (cap - 1))
 				;
 			t[i] = g->live[j];
 		}
@@ -161,13 +165,12 @@ static int resolve(pt_cu_get_proc_address_fn gpa, const char *name, int version,
 	r = gpa(name, fn, version, PT_CU_GET_PROC_ADDRESS_LEGACY_STREAM, &status);
 	if (r == 0 && status == PT_CU_GET_PROC_ADDRESS_SUCCESS && *fn)
 		return 0;
-	return pt_error_set(err, PT_ERR_NODEV,
-			    "the CUDA driver is older than 12.0: %s at version %d: %s (error %u)",
-			    name, version,
-			    status == PT_CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
-				    ? "version not sufficient"
-				    : "symbol not found",
-			    r);
+	return pt_error_set(
+	    err, PT_ERR_NODEV,
+	    "the CUDA driver is older than 12.0: %s at version %d: %s (error %u)", name, version,
+	    status == PT_CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT ? "version not sufficient"
+								    : "symbol not found",
+	    r);
 }
 
 struct pt_gpu *pt_gpu_open(const char *lib, struct pt_error *err)
@@ -294,18 +297,23 @@ static int check_dev(const struct pt_gpu *g, int dev, struct pt_error *err)
 
 int pt_gpu_use(struct pt_gpu *g, int dev, struct pt_error *err)
 {
-	pt_cu_context ctx;
+	pt_cu_context ctx = NULL;
 	pt_cu_result r = 0;
 
 	if (check_dev(g, dev, err) < 0)
 		return -1;
 	pthread_mutex_lock(&g->lock);
-	if (!g->ctx[dev])
-		r = g->cu.primary_ctx_retain(&g->ctx[dev], g->devs[dev]);
+	if (!g->ctx[dev]) {
+		/* stored only on success: a NULL slot is what close reads as "not retained" */
+		r = g->cu.primary_ctx_retain(&ctx, g->devs[dev]);
+		if (r == 0)
+			g->ctx[dev] = ctx;
+	}
 	ctx = g->ctx[dev];
 	pthread_mutex_unlock(&g->lock);
 	if (r != 0)
-		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuDevicePrimaryCtxRetain", dev);
+		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuDevicePrimaryCtxRetain",
+				       dev);
 	r = g->cu.ctx_set_current(ctx);
 	if (r != 0)
 		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuCtxSetCurrent", dev);
@@ -380,8 +388,8 @@ int pt_gpu_alloc(struct pt_gpu *g, int dev, uint64_t size, uint64_t *dptr, struc
 				    (unsigned long long)size, (unsigned long long)free_bytes);
 	}
 	if (r != 0)
-		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuMemAlloc of %llu bytes", dev,
-				(unsigned long long)size);
+		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuMemAlloc of %llu bytes",
+				       dev, (unsigned long long)size);
 	pthread_mutex_lock(&g->lock);
 	rc = live_add(g, p, dev);
 	pthread_mutex_unlock(&g->lock);
@@ -407,8 +415,7 @@ void pt_gpu_free(struct pt_gpu *g, int dev, uint64_t dptr)
 		g->cu.mem_free(dptr);
 }
 
-int pt_gpu_read(struct pt_gpu *g, int dev, uint64_t dptr, void *buf, size_t n,
-		struct pt_error *err)
+int pt_gpu_read(struct pt_gpu *g, int dev, uint64_t dptr, void *buf, size_t n, struct pt_error *err)
 {
 	pt_cu_result r;
 
@@ -416,7 +423,8 @@ int pt_gpu_read(struct pt_gpu *g, int dev, uint64_t dptr, void *buf, size_t n,
 		return -1;
 	r = g->cu.memcpy_dtoh(buf, dptr, n);
 	if (r != 0)
-		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuMemcpyDtoH of %zu bytes", dev, n);
+		return pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuMemcpyDtoH of %zu bytes",
+				       dev, n);
 	return 0;
 }
 
@@ -477,12 +485,12 @@ int pt_gpu_bench_pinned(struct pt_gpu *g, int dev, uint64_t size, double *second
 				    (unsigned long long)size);
 	if ((r = g->cu.mem_alloc(&dptr, (size_t)size)) != 0) {
 		pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuMemAlloc of %llu bytes", dev,
-			 (unsigned long long)size);
+				(unsigned long long)size);
 		goto out;
 	}
 	if ((r = g->cu.mem_host_alloc(&host, (size_t)size, 0)) != 0) {
 		pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuMemHostAlloc of %llu bytes",
-			 (unsigned long long)size);
+				(unsigned long long)size);
 		goto out_dev;
 	}
 	memset(host, 0x5a, (size_t)size); /* fault the pages in: time the copy, not the kernel */
@@ -504,7 +512,7 @@ int pt_gpu_bench_pinned(struct pt_gpu *g, int dev, uint64_t size, double *second
 	goto out_stream;
 copy_failed:
 	pt_gpu_cu_error(g, err, PT_ERR_IO, r, "cuda:%d: cuMemcpyHtoDAsync of %llu bytes", dev,
-		 (unsigned long long)size);
+			(unsigned long long)size);
 out_stream:
 	g->cu.stream_destroy(stream);
 out_host:

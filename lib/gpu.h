@@ -49,9 +49,10 @@ struct pt_gpu;
 struct pt_gpu *pt_gpu_open(const char *lib, struct pt_error *err);
 
 /*
- * Frees every allocation still live, the pinned buffers and streams,
- * releases the primary contexts it retained and unloads the library.
- * g may be NULL.
+ * Frees every allocation still live, releases the primary contexts it
+ * retained and unloads the library. (Pinned buffers and streams belong to
+ * each pt_gpu_upload, which frees its own before it returns.) No other
+ * call on g may be running. g may be NULL.
  */
 void pt_gpu_close(struct pt_gpu *g);
 

@@ -63,7 +63,7 @@ struct pt_gpu {
 int pt_gpu_use(struct pt_gpu *g, int dev, struct pt_error *err);
 
 /* "<prefix>: CUDA_ERROR_X: its string" into err with code; returns -1. */
-int pt_gpu_cu_error(const struct pt_gpu *g, struct pt_error *err, enum pt_err code,
-		    pt_cu_result r, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int pt_gpu_cu_error(const struct pt_gpu *g, struct pt_error *err, enum pt_err code, pt_cu_result r,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

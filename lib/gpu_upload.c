@@ -47,8 +47,8 @@ struct upload {
 
 struct slot {
 	pt_cu_stream stream;
-	void *buf;   /* pinned staging buffer of PT_GPU_CHUNK bytes, made on first use */
-	void *map;   /* registered window, or NULL */
+	void *buf; /* pinned staging buffer of PT_GPU_CHUNK bytes, made on first use */
+	void *map; /* registered window, or NULL */
 	size_t maplen;
 };
 
@@ -284,7 +284,8 @@ static void *worker_run(void *arg)
 		r = g->cu.stream_create(&w->slots[i].stream, PT_CU_STREAM_NON_BLOCKING);
 		if (r != 0) {
 			w->slots[i].stream = NULL;
-			pt_gpu_cu_error(g, &w->err, PT_ERR_IO, r, "cuda:%d: cuStreamCreate", w->dev);
+			pt_gpu_cu_error(g, &w->err, PT_ERR_IO, r, "cuda:%d: cuStreamCreate",
+					w->dev);
 			goto out_slots;
 		}
 	}
@@ -318,25 +319,26 @@ static int check_jobs(struct pt_gpu *g, struct pt_source *src, const struct pt_g
 		const struct pt_gpu_copy *j = &jobs[i];
 
 		if (j->dev < 0 || j->dev >= pt_gpu_count(g))
-			return pt_error_set(err, PT_ERR_NODEV, "cuda:%d: no such device (%d present)",
-					    j->dev, pt_gpu_count(g));
+			return pt_error_set(err, PT_ERR_NODEV,
+					    "cuda:%d: no such device (%d present)", j->dev,
+					    pt_gpu_count(g));
 		if (j->swap > 1 && j->size % j->swap != 0)
 			return pt_error_set(err, PT_ERR_INVAL,
 					    "cuda:%d: %llu bytes are not whole %u-byte units",
 					    j->dev, (unsigned long long)j->size, j->swap);
 		if (j->src_off > src->size || j->size > src->size - j->src_off)
 			return pt_error_set(
-				err, PT_ERR_IO,
-				"%s: %llu bytes at offset %llu for cuda:%d are past the end of the "
-				"file (%llu bytes)",
-				src->name, (unsigned long long)j->size,
-				(unsigned long long)j->src_off, j->dev, (unsigned long long)src->size);
+			    err, PT_ERR_IO,
+			    "%s: %llu bytes at offset %llu for cuda:%d are past the end of the "
+			    "file (%llu bytes)",
+			    src->name, (unsigned long long)j->size, (unsigned long long)j->src_off,
+			    j->dev, (unsigned long long)src->size);
 	}
 	return 0;
 }
 
-int pt_gpu_upload(struct pt_gpu *g, struct pt_source *src, const struct pt_gpu_copy *jobs,
-		  size_t n, enum pt_gpu_path path, struct pt_progress *prog, struct pt_error *err)
+int pt_gpu_upload(struct pt_gpu *g, struct pt_source *src, const struct pt_gpu_copy *jobs, size_t n,
+		  enum pt_gpu_path path, struct pt_progress *prog, struct pt_error *err)
 {
 	struct upload u = {.g = g, .src = src, .jobs = jobs, .path = path, .prog = prog};
 	int ndev = pt_gpu_count(g), d, started = 0, rc = -1;

@@ -68,80 +68,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "gpu_api.h"
+#include "fake_libcuda.h"
 
-#define EXPORT __attribute__((visibility("default")))
-#define MAXDEV 16
-#define MAXFAIL 16
-
-struct fake_ctx {
-	int dev;
-	int refs; /* primary context retains; 0: inactive */
-};
-
-struct fake_alloc {
-	uintptr_t base;
-	size_t size;
-	int dev;
-	int imported; /* mapped from another process's IPC handle */
-	int refs;     /* opens of an imported handle */
-	char name[40];
-	struct fake_alloc *next;
-};
-
-struct fake_pinned {
-	uintptr_t base;
-	size_t size;
-	int registered; /* cuMemHostRegister'd (else cuMemHostAlloc'd) */
-	struct fake_pinned *next;
-};
-
-struct fake_op {
-	void *dst;
-	const void *src;
-	size_t n;
-	struct fake_op *next;
-};
-
-struct pt_cu_stream_st {
-	pthread_mutex_t lock;
-	struct fake_op *head, *tail;
-};
-
-/* the handle's 64 bytes */
-struct fake_ipc {
-	char magic[8];
-	int32_t pid;
-	int32_t dev;
-	uint64_t size;
-	char name[40];
-};
-_Static_assert(sizeof(struct fake_ipc) == PT_CU_IPC_HANDLE_SIZE, "IPC handle size");
-
-struct fake_fail {
-	char name[48];
-	unsigned long nth, calls;
-	pt_cu_result code;
-};
-
-static struct {
-	pthread_mutex_t lock;
-	int loaded, ready; /* env read; cuInit succeeded */
-	int ndev;
-	uint64_t mem;
-	unsigned delay_us;
-	char state[4096];
-	struct fake_ctx ctx[MAXDEV];
-	uint64_t used[MAXDEV];
-	unsigned long live[MAXDEV];
-	struct fake_alloc *allocs;
-	struct fake_pinned *pinned;
-	unsigned long streams, pageable, opened, counter;
-	struct fake_fail fail[MAXFAIL];
-	int nfail;
-} F = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static __thread struct fake_ctx *cur;
+struct fake_state F = {.lock = PTHREAD_MUTEX_INITIALIZER};
+__thread struct fake_ctx *cur;
 
 static uint64_t env_size(const char *name, uint64_t dflt)
 {
@@ -153,9 +83,12 @@ static uint64_t env_size(const char *name, uint64_t dflt)
 		return dflt;
 	n = strtoull(v, &end, 10);
 	switch (*end) {
-	case 'G': case 'g': n <<= 30; break;
-	case 'M': case 'm': n <<= 20; break;
-	case 'K': case 'k': n <<= 10; break;
+	case 'G':
+	case 'g': n <<= 30; break;
+	case 'M':
+	case 'm': n <<= 20; break;
+	case 'K':
+	case 'k': n <<= 10; break;
 	default: break;
 	}
 	return n;
@@ -243,7 +176,7 @@ static int busy(void)
 }
 
 /* Counts a call of base name fn; its injected failure code, or 0. Under F.lock. */
-static pt_cu_result inject(const char *fn)
+pt_cu_result inject(const char *fn)
 {
 	int i;
 
@@ -256,7 +189,7 @@ static pt_cu_result inject(const char *fn)
 }
 
 /* Rewrites the state file (temporary + rename, so a reader never sees half). Under F.lock. */
-static void write_state(void)
+void write_state(void)
 {
 	char tmp[4200];
 	unsigned long live = 0, pinned = 0;
@@ -293,7 +226,7 @@ static void write_state(void)
  * the call for injection and checks init and the current context. On a
  * nonzero return the lock is already released.
  */
-static pt_cu_result enter(const char *fn)
+pt_cu_result enter(const char *fn)
 {
 	pt_cu_result r;
 
@@ -308,14 +241,14 @@ static pt_cu_result enter(const char *fn)
 	return r;
 }
 
-static pt_cu_result leave(pt_cu_result r)
+pt_cu_result leave(pt_cu_result r)
 {
 	pthread_mutex_unlock(&F.lock);
 	return r;
 }
 
 /* The allocation (own or imported) holding [p, p + n), or NULL. Under F.lock. */
-static struct fake_alloc *find_alloc(uintptr_t p, size_t n)
+struct fake_alloc *find_alloc(uintptr_t p, size_t n)
 {
 	struct fake_alloc *a;
 
@@ -325,7 +258,7 @@ static struct fake_alloc *find_alloc(uintptr_t p, size_t n)
 	return NULL;
 }
 
-static struct fake_pinned *find_pinned(uintptr_t p, size_t n)
+struct fake_pinned *find_pinned(uintptr_t p, size_t n)
 {
 	struct fake_pinned *q;
 
@@ -471,419 +404,27 @@ EXPORT pt_cu_result cuCtxSetCurrent(pt_cu_context ctx)
 	return leave(r);
 }
 
-/* ---- device memory ---- */
-
-EXPORT pt_cu_result cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
-{
-	pt_cu_result r = enter("cuMemGetInfo");
-
-	if (r)
-		return r;
-	*free_bytes = (size_t)(F.mem - F.used[cur->dev]);
-	*total_bytes = (size_t)F.mem;
-	return leave(0);
-}
-
-EXPORT pt_cu_result cuMemAlloc_v2(pt_cu_deviceptr *dptr, size_t size)
-{
-	pt_cu_result r = enter("cuMemAlloc");
-	struct fake_alloc *a;
-	void *p;
-	int fd, dev;
-
-	if (r)
-		return r;
-	dev = cur->dev;
-	if (size == 0)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	if (size > F.mem - F.used[dev])
-		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-	snprintf(a->name, sizeof(a->name), "/ptfs-fake-cuda-%d-%lu", (int)getpid(), ++F.counter);
-	fd = shm_open(a->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		close(fd);
-		shm_unlink(a->name);
-		goto fail;
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		shm_unlink(a->name);
-		goto fail;
-	}
-	a->base = (uintptr_t)p;
-	a->size = size;
-	a->dev = dev;
-	a->next = F.allocs;
-	F.allocs = a;
-	F.used[dev] += size;
-	F.live[dev]++;
-	*dptr = (pt_cu_deviceptr)a->base;
-	write_state();
-	return leave(0);
-fail:
-	free(a);
-	return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-}
-
-EXPORT pt_cu_result cuMemFree_v2(pt_cu_deviceptr dptr)
-{
-	pt_cu_result r = enter("cuMemFree");
-	struct fake_alloc **pa, *a;
-
-	if (r)
-		return r;
-	for (pa = &F.allocs; (a = *pa); pa = &a->next)
-		if (a->base == dptr && !a->imported)
-			break;
-	if (!a)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	*pa = a->next;
-	munmap((void *)a->base, a->size);
-	shm_unlink(a->name);
-	F.used[a->dev] -= a->size;
-	F.live[a->dev]--;
-	free(a);
-	write_state();
-	return leave(0);
-}
-
-/* ---- pinned host memory ---- */
-
-static pt_cu_result add_pinned(void *p, size_t size, int registered)
-{
-	struct fake_pinned *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return PT_CUDA_ERROR_OUT_OF_MEMORY;
-	q->base = (uintptr_t)p;
-	q->size = size;
-	q->registered = registered;
-	q->next = F.pinned;
-	F.pinned = q;
-	write_state();
-	return 0;
-}
-
-/* Unlinks the pinned range starting at p of the kind asked for; NULL when none. */
-static struct fake_pinned *take_pinned(void *p, int registered)
-{
-	struct fake_pinned **pq, *q;
-
-	for (pq = &F.pinned; (q = *pq); pq = &q->next)
-		if (q->base == (uintptr_t)p && q->registered == registered) {
-			*pq = q->next;
-			return q;
-		}
-	return NULL;
-}
-
-EXPORT pt_cu_result cuMemHostAlloc(void **pp, size_t size, unsigned int flags)
-{
-	pt_cu_result r = enter("cuMemHostAlloc");
-	void *p;
-
-	if (r)
-		return r;
-	if (size == 0)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-	r = add_pinned(p, size, 0);
-	if (r)
-		munmap(p, size);
-	else
-		*pp = p;
-	return leave(r);
-}
-
-EXPORT pt_cu_result cuMemFreeHost(void *p)
-{
-	pt_cu_result r = enter("cuMemFreeHost");
-	struct fake_pinned *q;
-
-	if (r)
-		return r;
-	q = take_pinned(p, 0);
-	if (!q)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	munmap(p, q->size);
-	free(q);
-	write_state();
-	return leave(0);
-}
-
-EXPORT pt_cu_result cuMemHostRegister_v2(void *p, size_t size, unsigned int flags)
-{
-	pt_cu_result r = enter("cuMemHostRegister");
-	struct fake_pinned *q;
-
-	if (r)
-		return r;
-	if (!p || size == 0)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	for (q = F.pinned; q; q = q->next)
-		if ((uintptr_t)p < q->base + q->size && q->base < (uintptr_t)p + size)
-			return leave(PT_CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED);
-	return leave(add_pinned(p, size, 1));
-}
-
-EXPORT pt_cu_result cuMemHostUnregister(void *p)
-{
-	pt_cu_result r = enter("cuMemHostUnregister");
-	struct fake_pinned *q;
-
-	if (r)
-		return r;
-	q = take_pinned(p, 1);
-	if (!q)
-		return leave(PT_CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
-	free(q);
-	write_state();
-	return leave(0);
-}
-
-/* ---- streams and copies ---- */
-
-EXPORT pt_cu_result cuStreamCreate(pt_cu_stream *stream, unsigned int flags)
-{
-	pt_cu_result r = enter("cuStreamCreate");
-	pt_cu_stream s;
-
-	if (r)
-		return r;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-	pthread_mutex_init(&s->lock, NULL);
-	F.streams++;
-	*stream = s;
-	return leave(0);
-}
-
-/* Runs a stream's queued copies in order; under s->lock, not F.lock. */
-static void run_queue(pt_cu_stream s, unsigned delay_us)
-{
-	struct fake_op *op;
-
-	while ((op = s->head)) {
-		s->head = op->next;
-		memcpy(op->dst, op->src, op->n);
-		free(op);
-		if (delay_us)
-			usleep(delay_us);
-	}
-	s->tail = NULL;
-}
-
-EXPORT pt_cu_result cuStreamSynchronize(pt_cu_stream s)
-{
-	pt_cu_result r = enter("cuStreamSynchronize");
-	unsigned delay;
-
-	if (r)
-		return r;
-	delay = F.delay_us;
-	pthread_mutex_unlock(&F.lock);
-	if (s) {
-		pthread_mutex_lock(&s->lock);
-		run_queue(s, delay);
-		pthread_mutex_unlock(&s->lock);
-	}
-	return 0;
-}
-
-EXPORT pt_cu_result cuStreamDestroy_v2(pt_cu_stream s)
-{
-	pt_cu_result r = enter("cuStreamDestroy");
-
-	if (r)
-		return r;
-	if (!s)
-		return leave(PT_CUDA_ERROR_INVALID_HANDLE);
-	F.streams--;
-	pthread_mutex_unlock(&F.lock);
-	/* as the driver does, work still queued completes before the stream goes */
-	pthread_mutex_lock(&s->lock);
-	run_queue(s, 0);
-	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
-	return 0;
-}
-
-EXPORT pt_cu_result cuMemcpyHtoDAsync_v2(pt_cu_deviceptr dst, const void *src, size_t n,
-					 pt_cu_stream s)
-{
-	pt_cu_result r = enter("cuMemcpyHtoDAsync");
-	struct fake_op *op;
-
-	if (r)
-		return r;
-	if (n == 0)
-		return leave(0);
-	if (!src || !find_alloc((uintptr_t)dst, n))
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	if (!s || !find_pinned((uintptr_t)src, n)) {
-		/* pageable (or the NULL stream): the driver copies before returning */
-		if (!find_pinned((uintptr_t)src, n)) {
-			F.pageable++;
-			write_state();
-		}
-		memcpy((void *)(uintptr_t)dst, src, n);
-		return leave(0);
-	}
-	op = calloc(1, sizeof(*op));
-	if (!op)
-		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-	op->dst = (void *)(uintptr_t)dst;
-	op->src = src;
-	op->n = n;
-	pthread_mutex_lock(&s->lock);
-	if (s->tail)
-		s->tail->next = op;
-	else
-		s->head = op;
-	s->tail = op;
-	pthread_mutex_unlock(&s->lock);
-	return leave(0);
-}
-
-EXPORT pt_cu_result cuMemcpyDtoH_v2(void *dst, pt_cu_deviceptr src, size_t n)
-{
-	pt_cu_result r = enter("cuMemcpyDtoH");
-
-	if (r)
-		return r;
-	if (n == 0)
-		return leave(0);
-	if (!dst || !find_alloc((uintptr_t)src, n))
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	memcpy(dst, (const void *)(uintptr_t)src, n);
-	return leave(0);
-}
-
-/* ---- IPC ---- */
-
-EXPORT pt_cu_result cuIpcGetMemHandle(pt_cu_ipc_mem_handle *handle, pt_cu_deviceptr dptr)
-{
-	pt_cu_result r = enter("cuIpcGetMemHandle");
-	struct fake_alloc *a;
-	struct fake_ipc h;
-
-	if (r)
-		return r;
-	a = find_alloc((uintptr_t)dptr, 0);
-	if (!handle || !a || a->imported || a->base != dptr)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, "PTFSFAKE", 8);
-	h.pid = (int32_t)getpid();
-	h.dev = a->dev;
-	h.size = a->size;
-	memcpy(h.name, a->name, sizeof(h.name));
-	memcpy(handle, &h, sizeof(h));
-	return leave(0);
-}
-
-EXPORT pt_cu_result cuIpcOpenMemHandle_v2(pt_cu_deviceptr *dptr, pt_cu_ipc_mem_handle handle,
-					  unsigned int flags)
-{
-	pt_cu_result r = enter("cuIpcOpenMemHandle");
-	struct fake_alloc *a;
-	struct fake_ipc h;
-	void *p;
-	int fd;
-
-	if (r)
-		return r;
-	memcpy(&h, &handle, sizeof(h));
-	h.name[sizeof(h.name) - 1] = '\0';
-	if (!dptr || memcmp(h.magic, "PTFSFAKE", 8) != 0 || h.size == 0)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	if (h.pid == (int32_t)getpid())
-		return leave(PT_CUDA_ERROR_INVALID_CONTEXT);
-	for (a = F.allocs; a; a = a->next)
-		if (a->imported && strcmp(a->name, h.name) == 0) {
-			a->refs++;
-			*dptr = a->base;
-			return leave(0);
-		}
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return leave(PT_CUDA_ERROR_OUT_OF_MEMORY);
-	fd = shm_open(h.name, O_RDWR | O_CLOEXEC, 0);
-	p = fd < 0 ? MAP_FAILED
-		   : mmap(NULL, (size_t)h.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (fd >= 0)
-		close(fd);
-	if (p == MAP_FAILED) {
-		free(a);
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	}
-	a->base = (uintptr_t)p;
-	a->size = (size_t)h.size;
-	a->dev = cur->dev;
-	a->imported = 1;
-	a->refs = 1;
-	memcpy(a->name, h.name, sizeof(a->name));
-	a->next = F.allocs;
-	F.allocs = a;
-	F.opened++;
-	*dptr = a->base;
-	write_state();
-	return leave(0);
-}
-
-EXPORT pt_cu_result cuIpcCloseMemHandle(pt_cu_deviceptr dptr)
-{
-	pt_cu_result r = enter("cuIpcCloseMemHandle");
-	struct fake_alloc **pa, *a;
-
-	if (r)
-		return r;
-	for (pa = &F.allocs; (a = *pa); pa = &a->next)
-		if (a->base == dptr && a->imported)
-			break;
-	if (!a)
-		return leave(PT_CUDA_ERROR_INVALID_VALUE);
-	if (--a->refs == 0) {
-		*pa = a->next;
-		munmap((void *)a->base, a->size);
-		free(a);
-		F.opened--;
-	}
-	write_state();
-	return leave(0);
-}
-
 /* ---- errors ---- */
 
 static const struct {
 	pt_cu_result code;
 	const char *name, *text;
 } errors[] = {
-	{PT_CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
-	{PT_CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
-	{PT_CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
-	{PT_CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
-	{PT_CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
-	{PT_CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
-	{PT_CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
-	{PT_CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
-	{PT_CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
-	{PT_CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, "CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED",
-	 "part or all of the requested memory range is already mapped"},
-	{PT_CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED, "CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED",
-	 "pointer does not correspond to a registered memory region"},
-	{PT_CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
-	{PT_CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error"},
+    {PT_CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
+    {PT_CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {PT_CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {PT_CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+    {PT_CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {PT_CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {PT_CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {PT_CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+    {PT_CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {PT_CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, "CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED",
+     "part or all of the requested memory range is already mapped"},
+    {PT_CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED, "CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED",
+     "pointer does not correspond to a registered memory region"},
+    {PT_CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
+    {PT_CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error"},
 };
 
 static pt_cu_result error_lookup(pt_cu_result e, const char **str, int text)
@@ -911,8 +452,8 @@ EXPORT pt_cu_result cuGetErrorString(pt_cu_result e, const char **str)
 
 /* ---- cuGetProcAddress ---- */
 
-EXPORT pt_cu_result cuGetProcAddress_v2(const char *symbol, void **pfn, int version,
-					uint64_t flags, pt_cu_proc_status *status);
+EXPORT pt_cu_result cuGetProcAddress_v2(const char *symbol, void **pfn, int version, uint64_t flags,
+					pt_cu_proc_status *status);
 
 /* base name, the CUDA version that introduced this ABI, the function */
 static const struct {
@@ -920,41 +461,41 @@ static const struct {
 	int since;
 	void *fn;
 } procs[] = {
-	{"cuInit", 2000, (void *)cuInit},
-	{"cuDriverGetVersion", 2020, (void *)cuDriverGetVersion},
-	{"cuDeviceGetCount", 2000, (void *)cuDeviceGetCount},
-	{"cuDeviceGet", 2000, (void *)cuDeviceGet},
-	{"cuDeviceGetName", 2000, (void *)cuDeviceGetName},
-	{"cuDeviceGetPCIBusId", 4010, (void *)cuDeviceGetPCIBusId},
-	{"cuDevicePrimaryCtxRetain", 7000, (void *)cuDevicePrimaryCtxRetain},
-	{"cuDevicePrimaryCtxRelease", 11000, (void *)cuDevicePrimaryCtxRelease_v2},
-	{"cuCtxSetCurrent", 4000, (void *)cuCtxSetCurrent},
-	{"cuMemGetInfo", 3020, (void *)cuMemGetInfo_v2},
-	{"cuMemAlloc", 3020, (void *)cuMemAlloc_v2},
-	{"cuMemFree", 3020, (void *)cuMemFree_v2},
-	{"cuMemHostAlloc", 2020, (void *)cuMemHostAlloc},
-	{"cuMemFreeHost", 2000, (void *)cuMemFreeHost},
-	{"cuMemHostRegister", 6050, (void *)cuMemHostRegister_v2},
-	{"cuMemHostUnregister", 4000, (void *)cuMemHostUnregister},
-	{"cuMemcpyHtoDAsync", 3020, (void *)cuMemcpyHtoDAsync_v2},
-	{"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
-	{"cuStreamCreate", 2000, (void *)cuStreamCreate},
-	{"cuStreamSynchronize", 2000, (void *)cuStreamSynchronize},
-	{"cuStreamDestroy", 4000, (void *)cuStreamDestroy_v2},
-	{"cuIpcGetMemHandle", 4010, (void *)cuIpcGetMemHandle},
-	{"cuIpcOpenMemHandle", 11000, (void *)cuIpcOpenMemHandle_v2},
-	{"cuIpcCloseMemHandle", 4010, (void *)cuIpcCloseMemHandle},
-	{"cuGetErrorName", 6000, (void *)cuGetErrorName},
-	{"cuGetErrorString", 6000, (void *)cuGetErrorString},
-	{"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
+    {"cuInit", 2000, (void *)cuInit},
+    {"cuDriverGetVersion", 2020, (void *)cuDriverGetVersion},
+    {"cuDeviceGetCount", 2000, (void *)cuDeviceGetCount},
+    {"cuDeviceGet", 2000, (void *)cuDeviceGet},
+    {"cuDeviceGetName", 2000, (void *)cuDeviceGetName},
+    {"cuDeviceGetPCIBusId", 4010, (void *)cuDeviceGetPCIBusId},
+    {"cuDevicePrimaryCtxRetain", 7000, (void *)cuDevicePrimaryCtxRetain},
+    {"cuDevicePrimaryCtxRelease", 11000, (void *)cuDevicePrimaryCtxRelease_v2},
+    {"cuCtxSetCurrent", 4000, (void *)cuCtxSetCurrent},
+    {"cuMemGetInfo", 3020, (void *)cuMemGetInfo_v2},
+    {"cuMemAlloc", 3020, (void *)cuMemAlloc_v2},
+    {"cuMemFree", 3020, (void *)cuMemFree_v2},
+    {"cuMemHostAlloc", 2020, (void *)cuMemHostAlloc},
+    {"cuMemFreeHost", 2000, (void *)cuMemFreeHost},
+    {"cuMemHostRegister", 6050, (void *)cuMemHostRegister_v2},
+    {"cuMemHostUnregister", 4000, (void *)cuMemHostUnregister},
+    {"cuMemcpyHtoDAsync", 3020, (void *)cuMemcpyHtoDAsync_v2},
+    {"cuMemcpyDtoH", 3020, (void *)cuMemcpyDtoH_v2},
+    {"cuStreamCreate", 2000, (void *)cuStreamCreate},
+    {"cuStreamSynchronize", 2000, (void *)cuStreamSynchronize},
+    {"cuStreamDestroy", 4000, (void *)cuStreamDestroy_v2},
+    {"cuIpcGetMemHandle", 4010, (void *)cuIpcGetMemHandle},
+    {"cuIpcOpenMemHandle", 11000, (void *)cuIpcOpenMemHandle_v2},
+    {"cuIpcCloseMemHandle", 4010, (void *)cuIpcCloseMemHandle},
+    {"cuGetErrorName", 6000, (void *)cuGetErrorName},
+    {"cuGetErrorString", 6000, (void *)cuGetErrorString},
+    {"cuGetProcAddress", 12000, (void *)cuGetProcAddress_v2},
 };
 
 /*
  * flags select legacy or per-thread default-stream variants; the double has
  * one of each function, whose stream NULL behaves as the legacy stream.
  */
-EXPORT pt_cu_result cuGetProcAddress_v2(const char *symbol, void **pfn, int version,
-					uint64_t flags, pt_cu_proc_status *status)
+EXPORT pt_cu_result cuGetProcAddress_v2(const char *symbol, void **pfn, int version, uint64_t flags,
+					pt_cu_proc_status *status)
 {
 	pt_cu_result r;
 	size_t i;

@@ -17,6 +17,7 @@
  * state, which CUDA does not support (CUDA state is not valid after fork).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +30,7 @@
 
 #include "check.h"
 #include "gpu.h"
+#include "gpu_api.h"
 
 #define MIB ((size_t)1 << 20)
 
@@ -99,6 +101,98 @@ static struct pt_gpu *open_ok(void)
 		fprintf(stderr, "pt_gpu_open: %s\n", err.msg);
 	CHECK(g != NULL);
 	return g;
+}
+
+/*
+ * The double's own contract, through its entry points: what it must refuse
+ * for lib/gpu.c's tests to mean anything. Runs first, before anything has
+ * loaded the library, so "before cuInit" is real.
+ */
+static void *proc(pt_cu_get_proc_address_fn gpa, const char *name)
+{
+	pt_cu_proc_status st = 99;
+	void *fn = NULL;
+
+	if (gpa(name, &fn, PT_GPU_VERSION_FLOOR, PT_CU_GET_PROC_ADDRESS_LEGACY_STREAM, &st) != 0 ||
+	    st != PT_CU_GET_PROC_ADDRESS_SUCCESS)
+		return NULL;
+	return fn;
+}
+
+struct no_ctx {
+	pt_cu_mem_alloc_fn alloc;
+	pt_cu_result r;
+};
+
+static void *alloc_without_ctx(void *arg)
+{
+	struct no_ctx *a = arg;
+	pt_cu_deviceptr p;
+
+	a->r = a->alloc(&p, 16);
+	return NULL;
+}
+
+static void test_double(void)
+{
+	pt_cu_get_proc_address_fn gpa;
+	pt_cu_primary_ctx_retain_fn retain;
+	pt_cu_primary_ctx_release_fn release;
+	pt_cu_ctx_set_current_fn set;
+	pt_cu_memcpy_htod_async_fn copy;
+	pt_cu_mem_free_fn mfree;
+	struct no_ctx a = {0};
+	pt_cu_proc_status st = 0;
+	pt_cu_deviceptr p = 0;
+	pt_cu_context ctx;
+	pthread_t t;
+	char buf[16] = "pageable";
+	void *fn = NULL, *h;
+
+	fake_env(1, NULL, NULL);
+	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	CHECK(h != NULL);
+	if (!h)
+		return;
+	gpa = (pt_cu_get_proc_address_fn)dlsym(h, "cuGetProcAddress_v2");
+	CHECK(gpa != NULL);
+	if (!gpa)
+		goto out;
+	/* refusals of the lookup itself */
+	CHECK_INT(gpa("cuMemAlloc", &fn, 13000, 0, &st), PT_CUDA_ERROR_INVALID_VALUE);
+	CHECK_INT(gpa("cuNoSuchThing", &fn, 12000, 0, &st), PT_CUDA_ERROR_NOT_FOUND);
+	CHECK_INT(st, PT_CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
+	CHECK_INT(gpa("cuIpcOpenMemHandle", &fn, 10000, 0, &st), PT_CUDA_ERROR_NOT_FOUND);
+	CHECK_INT(st, PT_CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
+	a.alloc = (pt_cu_mem_alloc_fn)proc(gpa, "cuMemAlloc");
+	retain = (pt_cu_primary_ctx_retain_fn)proc(gpa, "cuDevicePrimaryCtxRetain");
+	release = (pt_cu_primary_ctx_release_fn)proc(gpa, "cuDevicePrimaryCtxRelease");
+	set = (pt_cu_ctx_set_current_fn)proc(gpa, "cuCtxSetCurrent");
+	copy = (pt_cu_memcpy_htod_async_fn)proc(gpa, "cuMemcpyHtoDAsync");
+	mfree = (pt_cu_mem_free_fn)proc(gpa, "cuMemFree");
+	CHECK(a.alloc && retain && release && set && copy && mfree);
+	if (!a.alloc || !retain || !release || !set || !copy || !mfree)
+		goto out;
+	CHECK_INT(a.alloc(&p, 16), PT_CUDA_ERROR_NOT_INITIALIZED);
+	CHECK_INT(((pt_cu_init_fn)proc(gpa, "cuInit"))(0), 0);
+	CHECK_INT(retain(&ctx, 0), 0);
+	CHECK_INT(set(ctx), 0);
+	CHECK_INT(a.alloc(&p, 16), 0);
+	/* a new thread has no current context until it makes one current */
+	pthread_create(&t, NULL, alloc_without_ctx, &a);
+	pthread_join(t, NULL);
+	CHECK_INT(a.r, PT_CUDA_ERROR_INVALID_CONTEXT);
+	/* out of bounds, and from pageable memory (counted) */
+	CHECK_INT(copy(p + 8, buf, 16, NULL), PT_CUDA_ERROR_INVALID_VALUE);
+	CHECK_INT(copy(p, buf, 16, NULL), 0);
+	CHECK_INT(state_get("pageable_copies"), 1);
+	CHECK_INT(mfree(p + 1), PT_CUDA_ERROR_INVALID_VALUE);
+	CHECK_INT(mfree(p), 0);
+	CHECK_INT(set(NULL), 0);
+	CHECK_INT(release(0), 0);
+	CHECK_INT(state_get("live"), 0);
+out:
+	dlclose(h);
 }
 
 static void test_open_errors(void)
@@ -386,6 +480,14 @@ static void test_bench(void)
 	CHECK_INT(pt_gpu_live(g), 0);
 	CHECK_INT(state_get("pinned"), 0);
 	pt_gpu_close(g);
+	/* the double's copy delay, which daemon tests use to read during a materialize */
+	setenv("PTFS_FAKE_CUDA_COPY_DELAY_US", "30000", 1);
+	if (!(g = open_ok()))
+		return;
+	CHECK_INT(pt_gpu_bench_pinned(g, 0, MIB, &s, &err), 0);
+	CHECK(s >= 0.03);
+	pt_gpu_close(g);
+	unsetenv("PTFS_FAKE_CUDA_COPY_DELAY_US");
 }
 
 static int hexval(int c)
@@ -393,7 +495,8 @@ static int hexval(int c)
 	return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
-/* The importer, in its own process: opens the handle, checks 4096 bytes of the pattern, writes one. */
+/* The importer, in its own process: opens the handle, checks 4096 bytes of the pattern, writes one.
+ */
 static int ipc_child(const char *hex)
 {
 	unsigned char h[PT_GPU_IPC_HANDLE_SIZE], buf[4096];
@@ -530,6 +633,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot write the test file\n");
 		return 1;
 	}
+	test_double();
 	test_open_errors();
 	test_devices();
 	test_alloc();

@@ -47,21 +47,21 @@
 
 /* a check made by the compiler: counted at run time, so the total says how many there are */
 static int static_checks;
-#define STATIC_CHECK(cond, what)                                                                 \
-	do {                                                                                     \
-		_Static_assert(cond, what);                                                      \
-		static_checks++;                                                                 \
+#define STATIC_CHECK(cond, what)                                                                   \
+	do {                                                                                       \
+		_Static_assert(cond, what);                                                        \
+		static_checks++;                                                                   \
 	} while (0)
 
 /* ours against the prototype cuda.h maps the base name to, and against the PFN of that ABI */
-#define FN(ours, base, pfn)                                                                      \
-	do {                                                                                     \
-		STATIC_CHECK(SAME(ours, __typeof__(&base)), #ours " is " #base);                 \
-		STATIC_CHECK(SAME(ours, pfn), #ours " is " #pfn);                                \
+#define FN(ours, base, pfn)                                                                        \
+	do {                                                                                       \
+		STATIC_CHECK(SAME(ours, __typeof__(&base)), #ours " is " #base);                   \
+		STATIC_CHECK(SAME(ours, pfn), #ours " is " #pfn);                                  \
 	} while (0)
 
 /* the IPC functions' shapes, written once and instantiated with either handle type */
-#define IPC_GET(res, handle, dptr) res (*)(handle *, dptr)
+#define IPC_GET(res, handle, dptr)  res (*)(handle *, dptr)
 #define IPC_OPEN(res, handle, dptr) res (*)(dptr *, handle, unsigned int)
 
 static void test_toolkit(void)
@@ -110,24 +110,25 @@ static void test_toolkit(void)
 	STATIC_CHECK(SAME(pt_cu_ipc_get_mem_handle_fn,
 			  IPC_GET(pt_cu_result, pt_cu_ipc_mem_handle, pt_cu_deviceptr)),
 		     "ours: cuIpcGetMemHandle's shape");
-	STATIC_CHECK(SAME(__typeof__(&cuIpcGetMemHandle),
-			  IPC_GET(CUresult, CUipcMemHandle, CUdeviceptr)),
-		     "cuda.h: cuIpcGetMemHandle's shape");
-	STATIC_CHECK(SAME(PFN_cuIpcGetMemHandle_v4010,
-			  IPC_GET(CUresult, CUipcMemHandle, CUdeviceptr)),
-		     "PFN: cuIpcGetMemHandle's shape");
+	STATIC_CHECK(
+	    SAME(__typeof__(&cuIpcGetMemHandle), IPC_GET(CUresult, CUipcMemHandle, CUdeviceptr)),
+	    "cuda.h: cuIpcGetMemHandle's shape");
+	STATIC_CHECK(
+	    SAME(PFN_cuIpcGetMemHandle_v4010, IPC_GET(CUresult, CUipcMemHandle, CUdeviceptr)),
+	    "PFN: cuIpcGetMemHandle's shape");
 	STATIC_CHECK(SAME(pt_cu_ipc_open_mem_handle_fn,
 			  IPC_OPEN(pt_cu_result, pt_cu_ipc_mem_handle, pt_cu_deviceptr)),
 		     "ours: cuIpcOpenMemHandle's shape");
-	STATIC_CHECK(SAME(__typeof__(&cuIpcOpenMemHandle),
-			  IPC_OPEN(CUresult, CUipcMemHandle, CUdeviceptr)),
-		     "cuda.h: cuIpcOpenMemHandle's shape");
-	STATIC_CHECK(SAME(PFN_cuIpcOpenMemHandle_v11000,
-			  IPC_OPEN(CUresult, CUipcMemHandle, CUdeviceptr)),
-		     "PFN: cuIpcOpenMemHandle's shape");
+	STATIC_CHECK(
+	    SAME(__typeof__(&cuIpcOpenMemHandle), IPC_OPEN(CUresult, CUipcMemHandle, CUdeviceptr)),
+	    "cuda.h: cuIpcOpenMemHandle's shape");
+	STATIC_CHECK(
+	    SAME(PFN_cuIpcOpenMemHandle_v11000, IPC_OPEN(CUresult, CUipcMemHandle, CUdeviceptr)),
+	    "PFN: cuIpcOpenMemHandle's shape");
 	/* and the handle itself, which decides how it is passed by value */
 	STATIC_CHECK(sizeof(pt_cu_ipc_mem_handle) == sizeof(CUipcMemHandle), "IPC handle size");
-	STATIC_CHECK(_Alignof(pt_cu_ipc_mem_handle) == _Alignof(CUipcMemHandle), "IPC handle align");
+	STATIC_CHECK(_Alignof(pt_cu_ipc_mem_handle) == _Alignof(CUipcMemHandle),
+		     "IPC handle align");
 	STATIC_CHECK(offsetof(pt_cu_ipc_mem_handle, reserved) == offsetof(CUipcMemHandle, reserved),
 		     "IPC handle member offset");
 	STATIC_CHECK(SAME(__typeof__(((pt_cu_ipc_mem_handle *)0)->reserved),
@@ -138,17 +139,19 @@ static void test_toolkit(void)
 	STATIC_CHECK(PT_CUDA_SUCCESS == CUDA_SUCCESS, "CUDA_SUCCESS");
 	STATIC_CHECK(PT_CUDA_ERROR_INVALID_VALUE == CUDA_ERROR_INVALID_VALUE, "INVALID_VALUE");
 	STATIC_CHECK(PT_CUDA_ERROR_OUT_OF_MEMORY == CUDA_ERROR_OUT_OF_MEMORY, "OUT_OF_MEMORY");
-	STATIC_CHECK(PT_CUDA_ERROR_NOT_INITIALIZED == CUDA_ERROR_NOT_INITIALIZED, "NOT_INITIALIZED");
+	STATIC_CHECK(PT_CUDA_ERROR_NOT_INITIALIZED == CUDA_ERROR_NOT_INITIALIZED,
+		     "NOT_INITIALIZED");
 	STATIC_CHECK(PT_CUDA_ERROR_NO_DEVICE == CUDA_ERROR_NO_DEVICE, "NO_DEVICE");
 	STATIC_CHECK(PT_CUDA_ERROR_INVALID_DEVICE == CUDA_ERROR_INVALID_DEVICE, "INVALID_DEVICE");
-	STATIC_CHECK(PT_CUDA_ERROR_INVALID_CONTEXT == CUDA_ERROR_INVALID_CONTEXT, "INVALID_CONTEXT");
+	STATIC_CHECK(PT_CUDA_ERROR_INVALID_CONTEXT == CUDA_ERROR_INVALID_CONTEXT,
+		     "INVALID_CONTEXT");
 	STATIC_CHECK(PT_CUDA_ERROR_INVALID_HANDLE == CUDA_ERROR_INVALID_HANDLE, "INVALID_HANDLE");
 	STATIC_CHECK(PT_CUDA_ERROR_NOT_FOUND == CUDA_ERROR_NOT_FOUND, "NOT_FOUND");
 	STATIC_CHECK(PT_CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED ==
-			     CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED,
+			 CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED,
 		     "HOST_MEMORY_ALREADY_REGISTERED");
 	STATIC_CHECK(PT_CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED ==
-			     CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED,
+			 CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED,
 		     "HOST_MEMORY_NOT_REGISTERED");
 	STATIC_CHECK(PT_CUDA_ERROR_NOT_SUPPORTED == CUDA_ERROR_NOT_SUPPORTED, "NOT_SUPPORTED");
 	STATIC_CHECK(PT_CUDA_ERROR_UNKNOWN == CUDA_ERROR_UNKNOWN, "UNKNOWN");
@@ -156,15 +159,18 @@ static void test_toolkit(void)
 	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_LEGACY_STREAM == CU_GET_PROC_ADDRESS_LEGACY_STREAM,
 		     "flag LEGACY_STREAM");
 	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM ==
-			     CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+			 CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
 		     "flag PER_THREAD_DEFAULT_STREAM");
-	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_SUCCESS == CU_GET_PROC_ADDRESS_SUCCESS, "status SUCCESS");
-	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND,
+	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_SUCCESS == CU_GET_PROC_ADDRESS_SUCCESS,
+		     "status SUCCESS");
+	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND ==
+			 CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND,
 		     "status SYMBOL_NOT_FOUND");
 	STATIC_CHECK(PT_CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT ==
-			     CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT,
+			 CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT,
 		     "status VERSION_NOT_SUFFICIENT");
-	STATIC_CHECK(PT_CU_MEMHOSTALLOC_PORTABLE == CU_MEMHOSTALLOC_PORTABLE, "MEMHOSTALLOC_PORTABLE");
+	STATIC_CHECK(PT_CU_MEMHOSTALLOC_PORTABLE == CU_MEMHOSTALLOC_PORTABLE,
+		     "MEMHOSTALLOC_PORTABLE");
 	STATIC_CHECK(PT_CU_MEMHOSTREGISTER_PORTABLE == CU_MEMHOSTREGISTER_PORTABLE,
 		     "MEMHOSTREGISTER_PORTABLE");
 	STATIC_CHECK(PT_CU_MEMHOSTREGISTER_READ_ONLY == CU_MEMHOSTREGISTER_READ_ONLY,
