@@ -144,7 +144,7 @@ say "$NT tensors, $off bytes of storage, ck.pt $FILEBYTES bytes"
 cat "$WORK/ck.pt" >/dev/null # into the page cache
 
 # --- the mount
-MAT_GBS="-" MAT_WALL="-" MAT2_GBS="-" WARM_S="-" IPC_GBS="-" FUSE_SKIP=""
+MAT_GBS="-" MAT_S="-" MAT_WALL="-" MAT2_GBS="-" WARM_S="-" IPC_GBS="-" FUSE_SKIP=""
 ctl() { printf '%s\n' "$*" >"$MNT/.ptfs/control"; }
 ctl_line() { grep "^$1" "$MNT/.ptfs/control"; }
 sums() { (cd "$MNT" && find . -path ./.ptfs -prune -o -type f -print0 | sort -z |
@@ -154,6 +154,7 @@ sums() { (cd "$MNT" && find . -path ./.ptfs -prune -o -type f -print0 | sort -z 
 gpu_checks() {
 	m="$(ctl_line 'materialize:')"
 	MAT_GBS=$(printf '%s\n' "$m" | sed -n 's/^materialize: done .* s, \([0-9.]*\) GB\/s.*/\1/p')
+	MAT_S=$(printf '%s\n' "$m" | sed -n 's/^materialize: done .* in \([0-9.]*\) s, .*/\1/p')
 	[ -n "$MAT_GBS" ] || { MAT_GBS="-"; fail "no 'materialize: done ... GB/s' line: $m"; }
 	printf '%s\n' "$m" | grep -q "^materialize: done $((NT)) storages, $off bytes" ||
 		fail "materialize did not report $NT storages, $off bytes: $m"
@@ -280,12 +281,11 @@ fi
 step "summary"
 R=$(awk -v m="$MAT_GBS" -v p="$PIN_GBS" 'BEGIN { if (m + 0 > 0 && p + 0 > 0) printf "%.2f", m / p; else print "-" }')
 target=$(awk -v r="$R" 'BEGIN { print (r == "-" ? "-" : (r + 0 >= 0.80 ? "met" : "NOT met")) }')
-mat_s=$(awk -v b="$off" -v g="$MAT_GBS" 'BEGIN { if (g > 0) printf "%.3f", b / g / 1e9; else print "-" }')
 [ "$FAKE" = 1 ] && say "(the test double: every figure below is meaningless)"
 printf '%-44s %s\n' \
-	"checkpoint" "$NT tensors, $off bytes ($MIB MiB), cuda:$DEV" \
+	"checkpoint" "$NT tensors, $off bytes of storage (GPU_CHECK_MIB $MIB), cuda:$DEV" \
 	"pinned cuMemcpyHtoDAsync, $PINNED_MIB MiB" "$PIN_GBS GB/s" \
-	"materialize (the control file's)" "$MAT_GBS GB/s, $mat_s s (second: $MAT2_GBS GB/s; wall $MAT_WALL s)" \
+	"materialize (the control file's)" "$MAT_GBS GB/s, ${MAT_S:--} s (second: $MAT2_GBS GB/s; write(2) $MAT_WALL s)" \
 	"materialize / pinned (target >= 0.80)" "$R ($target)" \
 	"first GPU command (driver load, 1 tensor)" "$WARM_S s" \
 	"pt_gpu_upload staged (best of 3; 1st)" "$ST_GBS GB/s ($ST1)" \
