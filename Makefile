@@ -45,7 +45,7 @@ LIB_OBJ_SAN := $(patsubst lib/%.c,$(BA)/lib/%.o,$(LIB_SRC))
 
 .PHONY: all test unit unit-asan bats demo bench fuzz install uninstall clean fixtures format fakecuda
 
-all: $(B)/ptfs $(B)/ptfs-inspect
+all: $(B)/ptfs $(B)/ptfs-inspect $(B)/ptfs-ipc-read $(B)/ptfs-gpu-bench
 
 $(B)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -83,6 +83,11 @@ $(FAKECUDA): tests/cuda/fake_libcuda.c tests/cuda/fake_libcuda_mem.c tests/cuda/
 # test_gpu_api checks lib/gpu_api.h against the toolkit's cuda.h where one is installed
 CUDA_INC := $(wildcard /usr/local/cuda/include/cuda.h)
 $(B)/test_gpu_api $(BA)/test_gpu_api: EXTRA_INC := $(if $(CUDA_INC),-I/usr/local/cuda/include)
+
+# the GPU check's helpers (scripts/gpu-check.sh, docs/gpu.md): plain programs over
+# lib/gpu.h, built everywhere since the driver is only loaded when they run
+$(B)/ptfs-%: scripts/%.c $(LIB_HDR) $(B)/libptfs.a
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib $(EXTRA_INC) -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
@@ -126,7 +131,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ptfs $(DESTDIR)$(MANDIR)/man1/ptfs.1 $(DESTDIR)$(BASHCOMPDIR)/ptfs
 
 format:
-	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/cuda/*.[ch] tests/*.c
+	clang-format -i lib/*.[ch] fs/*.[ch] tests/unit/*.[ch] tests/cuda/*.[ch] tests/*.c scripts/ipc-read.c scripts/gpu-bench.c docs/examples/ipc-consumer.c
 
 clean:
 	rm -rf $(B)

@@ -296,6 +296,7 @@ drwxr-xr-x ./usr/share/doc/ptfs/
 -rw-r--r-- ./usr/share/doc/ptfs/changelog.gz
 -rw-r--r-- ./usr/share/doc/ptfs/control.md.gz
 -rw-r--r-- ./usr/share/doc/ptfs/copyright
+-rw-r--r-- ./usr/share/doc/ptfs/gpu.md.gz
 -rw-r--r-- ./usr/share/doc/ptfs/tree.md.gz
 drwxr-xr-x ./usr/share/man/
 drwxr-xr-x ./usr/share/man/man1/

@@ -57,9 +57,11 @@ run_blocks() {
 		awk -F'\t' '\$3 == \"sh norun\" {print \$1}' | sort | uniq -c | awk '{print \$2, \$1}'"
 	assert_success
 	# README: make demo/test, make install/dpkg-buildpackage, mount -t fuse.ptfs (root);
+	# gpu.md: materialize, the consumers and scripts/gpu-check.sh (a GPU);
 	# performance.md: the half-hour benchmark, the views' rows (twice) and the standard tools'; ptfs.1: mount -t fuse.ptfs and
 	# umount (root)
 	assert_output "README.md 3
+docs/gpu.md 3
 docs/performance.md 4
 docs/ptfs.1 2"
 	# and their first lines
@@ -71,6 +73,9 @@ docs/ptfs.1 2"
 	assert_output "make demo     # on a fresh Debian machin
 make install PREFIX=/usr/local      # pt
 mount -t fuse.ptfs /data/model.pt /mnt/m
+ptfs model.pt /mnt/m
+cc -I/usr/local/cuda/include docs/exampl
+bash scripts/gpu-check.sh   # on the GPU
 RUNS=5 bash scripts/bench.sh /tmp/ptfs-b
 RUNS=5 bash scripts/bench-views.sh /tmp/
 RUNS=3 bash scripts/bench-compare.sh /tm
