@@ -60,19 +60,24 @@ daemon_pid() {
 	run cat "$MNT/.ptfs/control"
 	assert_line "gpu: 3 devices, driver 12.4"
 	assert_line --regexp '^materialize: done 4 storages, 92 bytes \(92 B\) in [0-9.]+ s, [0-9.]+ GB/s; 0 already resident, 0 skipped \(not on a cuda location\)$'
-	assert_line "resident cuda:0: 1 storage, 24 bytes (24 B), ptfs fake GPU 0, 0000:01:00.0"
-	assert_line "resident cuda:1: 2 storages, 60 bytes (60 B), ptfs fake GPU 1, 0000:02:00.0"
-	assert_line "resident cuda:2: 1 storage, 8 bytes (8 B), ptfs fake GPU 2, 0000:03:00.0"
+	assert_line "resident cuda:0: 1 storage, 24 bytes (24 B), ptfs fake GPU 0, 0000:00:00.0"
+	assert_line "resident cuda:1: 2 storages, 60 bytes (60 B), ptfs fake GPU 1, 0000:01:00.0"
+	assert_line "resident cuda:2: 1 storage, 8 bytes (8 B), ptfs fake GPU 2, 0000:02:00.0"
 	assert_line "error: none"
 }
 
 @test "a read of a resident tensor comes from device memory" {
-	# the double fails the first device-to-host copy: only a read from the device sees it
-	PTFS_FAKE_CUDA_FAIL=cuMemcpyDtoH:1 gmount "$CUDA"
+	# the double fails the first device-to-host copies (the kernel retries a
+	# failed readahead once; each entry counts the calls that reach it): only
+	# a read from the device sees them
+	PTFS_FAKE_CUDA_FAIL=cuMemcpyDtoH:1,cuMemcpyDtoH:1,cuMemcpyDtoH:1 gmount "$CUDA"
 	ctl materialize
 	run cat "$MNT/fc2/weight"
 	assert_failure
 	assert_output --partial "Input/output error"
+	for _ in 1 2 3; do # until the injected failures are used up
+		cat "$MNT/fc2/weight" >/dev/null 2>&1 && break
+	done
 	same_bytes "$CUDA" fc2/weight fc1/weight
 }
 
@@ -113,7 +118,7 @@ daemon_pid() {
 	assert_failure
 	assert_output --partial "No such attribute"
 	run grep '^release:' "$MNT/.ptfs/control"
-	assert_output "release: released 1 storage, 60 bytes (60 B)"
+	assert_output "release: released 2 storages, 60 bytes (60 B)"
 	ctl release
 	[ "$(live)" = 0 ]
 	[ "$(resident fc2/weight)" = file ]
@@ -131,7 +136,7 @@ daemon_pid() {
 	read -r d1 b1 h1 o1 s1 <<<"$(ipc first)"
 	read -r d2 b2 h2 o2 s2 <<<"$(ipc second)"
 	read -r d3 b3 h3 o3 s3 <<<"$(ipc mid)"
-	[ "$d1 $b1" = "cuda:0 0000:01:00.0" ]
+	[ "$d1 $b1" = "cuda:0 0000:00:00.0" ]
 	[ "$h1" = "$h2" ] && [ "$h2" = "$h3" ]
 	[[ "$h1" =~ ^[0-9a-f]{128}$ ]]
 	storage_off() { getfattr --only-values -n user.pt.storage_offset "$MNT/$1"; }
@@ -167,11 +172,12 @@ daemon_pid() {
 	assert_failure
 	assert_output --partial "Cannot allocate memory"
 	run grep '^error:' "$MNT/.ptfs/control"
-	assert_output --regexp '^error: storage [0-9]+ \(/fc2/bias\): cuda:0: out of memory: 8 bytes needed, [0-9]+ free$'
+	# 48 + 12 bytes fit in 80; fc2/weight's 24 do not
+	assert_output "error: storage 2 (/fc2/weight): cuda:0: out of memory: 24 bytes needed, 20 free"
 	[ "$(live)" = 0 ]
 	[ "$(resident fc1/weight)" = file ]
 	ctl "materialize /fc1/*"
-	[ "$(live)" = 1 ]
+	[ "$(live)" = 2 ]
 }
 
 @test "a failed copy leaves nothing resident" {
@@ -226,8 +232,9 @@ daemon_pid() {
 	ctl "map_location cuda:1=cpu"
 	setfattr -n user.pt.location -v cuda:0 "$MNT/fc2/weight"
 	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = cpu ]
-	run ctl "map_location reset"
-	assert_failure
+	# reset leaves it at its saved cuda:0: allowed; a reload would drop it
+	ctl "map_location reset"
+	[ "$(getfattr --only-values -n user.pt.location "$MNT/fc1/weight")" = cuda:1 ]
 	run ctl reload
 	assert_failure
 	assert_output --partial "Device or resource busy"
@@ -249,7 +256,8 @@ daemon_pid() {
 	done
 	[ -n "$seen" ]
 	same_bytes "$CUDA" fc1/weight fc2/weight fc2/bias
-	run ctl "materialize /fc1/*"
+	# what is being copied is pinned already
+	run setfattr -n user.pt.location -v cpu "$MNT/fc1/weight"
 	assert_failure
 	assert_output --partial "Device or resource busy"
 	wait "$writer"

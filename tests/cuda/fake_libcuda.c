@@ -252,8 +252,12 @@ struct fake_alloc *find_alloc(uintptr_t p, size_t n)
 {
 	struct fake_alloc *a;
 
+	/* a base first: another allocation may end right where this one starts */
 	for (a = F.allocs; a; a = a->next)
-		if (p >= a->base && p - a->base <= a->size && n <= a->size - (p - a->base))
+		if (p == a->base && n <= a->size)
+			return a;
+	for (a = F.allocs; a; a = a->next)
+		if (p > a->base && p - a->base < a->size && n <= a->size - (p - a->base))
 			return a;
 	return NULL;
 }
