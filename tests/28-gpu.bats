@@ -332,3 +332,41 @@ PY
 	same_bytes "$CUDA" fc1/weight fc1/bias fc2/weight fc2/bias
 	PTFS_FAKE_CUDA_STATE="$BATS_TEST_TMPDIR/consumer.state" LD_LIBRARY_PATH="$FAKE" "$ROOT/build/ptfs-ipc-read" "$MNT/fc2/weight" | cmp - <("$PTFS" cat "$CUDA" fc2/weight)
 }
+
+@test "the daemon under ASan+LSan: materialize and release under readers leak nothing, free everything" {
+	local asan="$ROOT/build/asan/ptfs" logs="$BATS_TEST_TMPDIR/asan" i end pid
+	[ -x "$asan" ] || skip "no ASan daemon (make unit-asan)"
+	mkdir -p "$logs" "$BATS_TEST_TMPDIR/m"
+	MNT="$BATS_TEST_TMPDIR/m"
+	MOUNTS+=("$MNT")
+	ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan" LD_LIBRARY_PATH="$FAKE" \
+		"$asan" -f -o map_location=cuda:0 "$FIX/04_views.pt" "$MNT" 3>&- &
+	pid=$!
+	for i in $(seq 100); do is_mounted "$MNT" && break; sleep 0.1; done
+	is_mounted "$MNT"
+	end=$((SECONDS + ${PTFS_LEAK_SECONDS:-6}))
+	for i in $(seq 4); do
+		(while [ "$SECONDS" -lt "$end" ]; do
+			cat "$MNT"/* >/dev/null
+			for f in "$MNT"/*; do
+				getfattr -n user.pt.resident "$f" >/dev/null 2>&1
+				getfattr -n user.pt.cuda_ipc "$f" >/dev/null 2>&1
+			done
+		done) &
+	done
+	while [ "$SECONDS" -lt "$end" ]; do
+		{ echo materialize >"$MNT/.ptfs/control" &&
+			cat "$MNT/.ptfs/control" >/dev/null &&
+			echo 'release /t*' >"$MNT/.ptfs/control" &&
+			echo release >"$MNT/.ptfs/control"; } ||
+			{ cat "$logs"/asan* 2>/dev/null; return 1; }
+	done
+	wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+	echo 'reload' >"$MNT/.ptfs/control" # rules start empty again
+	printf 'map_location cuda:0\nmaterialize\n' >"$MNT/.ptfs/control"
+	[ "$(live)" -gt 0 ]
+	kill -TERM "$pid"
+	wait "$pid"
+	[ "$(live)" = 0 ]
+	! ls "$logs"/asan* >/dev/null 2>&1 || { cat "$logs"/asan*; return 1; }
+}
