@@ -89,10 +89,10 @@ $(B)/test_gpu_api $(BA)/test_gpu_api: EXTRA_INC := $(if $(CUDA_INC),-I/usr/local
 $(B)/ptfs-%: scripts/%.c $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
-$(B)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(B)/libptfs.a
+$(B)/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(LIB_HDR) $(B)/libptfs.a
 	$(CC) $(CFLAGS_ALL) -Ilib $(EXTRA_INC) -o $@ $< $(B)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
-$(BA)/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB_HDR) $(BA)/libptfs.a
+$(BA)/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(LIB_HDR) $(BA)/libptfs.a
 	$(CC) $(CFLAGS_ALL) $(SAN) -Ilib $(EXTRA_INC) -o $@ $< $(BA)/libptfs.a $(ZIP_LIBS) -ldl -lpthread
 
 unit: $(UNIT) $(FAKECUDA)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fakecuda.h"
 #include "gpu.h"
 #include "gpu_api.h"
 
@@ -37,25 +38,6 @@
 static char lib[PATH_MAX], state[PATH_MAX], datapath[PATH_MAX];
 static size_t datasize;
 static unsigned char *data; /* the test file's bytes */
-
-/* build/cuda/libcuda.so.1 beside build/test_gpu or above build/asan/test_gpu */
-static void find_lib(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n <= 0) {
-		snprintf(lib, sizeof(lib), "build/cuda/libcuda.so.1");
-		return;
-	}
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	if (strlen(exe) >= 5 && strcmp(exe + strlen(exe) - 5, "/asan") == 0)
-		exe[strlen(exe) - 5] = '\0';
-	snprintf(lib, sizeof(lib), "%s/cuda/libcuda.so.1", exe);
-}
 
 /* Sets the double's environment: devices, bytes per device, failures (NULL: none). */
 static void fake_env(int devices, const char *mem, const char *fail)
@@ -627,7 +609,7 @@ static int shm_left(void)
 
 int main(int argc, char **argv)
 {
-	find_lib();
+	fakecuda_path(lib, sizeof(lib));
 	if (argc == 4 && strcmp(argv[1], "--ipc-child") == 0) {
 		int rc;
 

@@ -18,29 +18,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fakecuda.h"
 #include "checkpoint.h"
 #include "resident.h"
 #include "rules.h"
 #include "tree.h"
 
 static char lib[PATH_MAX], state[PATH_MAX];
-
-/* build/cuda/libcuda.so.1 beside build/test_resident or above build/asan/ */
-static void find_lib(void)
-{
-	char exe[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	snprintf(lib, sizeof(lib), "build/cuda/libcuda.so.1");
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	if (strlen(exe) >= 5 && strcmp(exe + strlen(exe) - 5, "/asan") == 0)
-		exe[strlen(exe) - 5] = '\0';
-	snprintf(lib, sizeof(lib), "%s/cuda/libcuda.so.1", exe);
-}
 
 static void fake_env(const char *devices, const char *mem)
 {
@@ -129,6 +113,45 @@ static int run_cmd(struct pt_rules *rules, const char *text, struct pt_error *er
 	return rc;
 }
 
+/* What each test works on: a fixture, its rules and residency, the double loaded. */
+struct env {
+	struct pt_checkpoint *ck;
+	struct pt_rules *rules;
+	struct pt_resident *r;
+	struct pt_gpu *g;
+};
+
+/* Opens fixture name with the double set to devices and mem; false (checked) on failure. */
+static bool env_open(struct env *e, const char *fixtures, const char *name, const char *devices,
+		     const char *mem)
+{
+	struct pt_error err = { 0 };
+	char path[PATH_MAX];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
+	e->ck = pt_checkpoint_open(path, NULL, &err);
+	CHECK(e->ck != NULL);
+	if (!e->ck)
+		return false;
+	e->rules = pt_rules_new(e->ck, &err);
+	e->r = pt_resident_new(e->ck, &err);
+	fake_env(devices, mem);
+	e->g = pt_gpu_open(lib, &err);
+	CHECK(e->g && e->rules && e->r);
+	return e->g && e->rules && e->r;
+}
+
+static void env_close(struct env *e)
+{
+	if (e->r)
+		pt_resident_free(e->r, e->g);
+	pt_gpu_close(e->g);
+	pt_rules_free(e->rules);
+	pt_checkpoint_close(e->ck);
+	CHECK_INT(live(), 0);
+}
+
 static void test_cuda_index(void)
 {
 	CHECK_INT(pt_location_cuda_index("cuda"), 0);
@@ -151,6 +174,7 @@ static void test_devices(const char *fixtures)
 	struct pt_resident *r;
 	struct pt_rules *rules;
 	struct pt_gpu *g;
+	struct env e;
 	size_t nres;
 	bool sel[4];
 	char *buf = NULL;
@@ -158,18 +182,10 @@ static void test_devices(const char *fixtures)
 	unsigned long long off, span;
 	int dev;
 
-	snprintf(path, sizeof(path), "%s/12_cuda_tags.pt", fixtures);
-	ck = pt_checkpoint_open(path, NULL, &err);
-	CHECK(ck != NULL);
-	if (!ck)
-		return;
-	rules = pt_rules_new(ck, &err);
-	r = pt_resident_new(ck, &err);
-	fake_env("3", NULL);
-	g = pt_gpu_open(lib, &err);
-	CHECK(g && rules && r);
-	if (!g || !rules || !r)
+	if (!env_open(&e, fixtures, "12_cuda_tags.pt", "3", NULL))
 		goto out;
+	ck = e.ck, rules = e.rules, r = e.r, g = e.g;
+	snprintf(path, sizeof(path), "%s/12_cuda_tags.pt", fixtures);
 
 	/* the storages of /fc1/ (two, on cuda:1) are pinned; the others not */
 	CHECK_INT(pt_rules_select(rules, "/fc1/*", sel), 1);
@@ -248,40 +264,30 @@ static void test_devices(const char *fixtures)
 	CHECK(pt_resident_ck(r) == ck2);
 	CHECK_INT(pt_resident_device(r, ck->torch.storages[0]), -1);
 out:
-	pt_resident_free(r, g);
-	pt_gpu_close(g);
-	pt_rules_free(rules);
+	env_close(&e); /* r serves ck2 now: it goes first */
 	pt_checkpoint_close(ck2);
-	pt_checkpoint_close(ck);
-	CHECK_INT(live(), 0);
 }
 
 /* Views of shared storages (04_views.pt) on one device: one allocation each, gathered reads. */
 static void test_views(const char *fixtures)
 {
-	char path[PATH_MAX];
 	struct pt_error err = { 0 };
 	struct pt_resident_plan p;
 	struct pt_checkpoint *ck;
 	struct pt_resident *r;
 	struct pt_rules *rules;
 	struct pt_gpu *g;
+	struct env e;
 	size_t nres, ntensors = 0;
 	const struct pt_node *n = NULL;
-	bool *sel;
+	bool *sel = NULL;
 
-	snprintf(path, sizeof(path), "%s/04_views.pt", fixtures);
-	ck = pt_checkpoint_open(path, NULL, &err);
-	CHECK(ck != NULL);
-	if (!ck)
-		return;
-	rules = pt_rules_new(ck, &err);
-	r = pt_resident_new(ck, &err);
-	fake_env("1", NULL);
-	g = pt_gpu_open(lib, &err);
+	if (!env_open(&e, fixtures, "04_views.pt", "1", NULL))
+		goto out;
+	ck = e.ck, rules = e.rules, r = e.r, g = e.g;
 	sel = calloc(ck->torch.nstorages + 1, 1);
-	CHECK(g && rules && r && sel);
-	if (!g || !rules || !r || !sel)
+	CHECK(sel != NULL);
+	if (!sel)
 		goto out;
 	while ((n = pt_tree_next(ck->tree, n)))
 		ntensors += n->kind == PT_NODE_TENSOR && n->u.tensor->storage;
@@ -298,37 +304,23 @@ static void test_views(const char *fixtures)
 	check_all_equal(ck, r, g, 4096, &nres);
 out:
 	free(sel);
-	pt_resident_free(r, g);
-	pt_gpu_close(g);
-	pt_rules_free(rules);
-	pt_checkpoint_close(ck);
-	CHECK_INT(live(), 0);
+	env_close(&e);
 }
 
 /* Out of device memory, and a device past the count: -1, nothing left, nothing pinned. */
 static void test_failures(const char *fixtures)
 {
-	char path[PATH_MAX];
 	struct pt_error err = { 0 };
 	struct pt_resident_plan p;
-	struct pt_checkpoint *ck;
 	struct pt_resident *r;
 	struct pt_rules *rules;
 	struct pt_gpu *g;
+	struct env e;
 	bool sel[4];
 
-	snprintf(path, sizeof(path), "%s/12_cuda_tags.pt", fixtures);
-	ck = pt_checkpoint_open(path, NULL, &err);
-	CHECK(ck != NULL);
-	if (!ck)
-		return;
-	rules = pt_rules_new(ck, &err);
-	r = pt_resident_new(ck, &err);
-	fake_env("2", "70");
-	g = pt_gpu_open(lib, &err);
-	CHECK(g && rules && r);
-	if (!g || !rules || !r)
+	if (!env_open(&e, fixtures, "12_cuda_tags.pt", "2", "70"))
 		goto out;
+	rules = e.rules, r = e.r, g = e.g;
 	pt_rules_select(rules, NULL, sel);
 	CHECK_INT(pt_resident_plan(r, rules, sel, &p, &err), 0);
 	CHECK_INT(pt_resident_load(r, g, &p, PT_GPU_STAGED, NULL, &err), -1);
@@ -348,17 +340,14 @@ static void test_failures(const char *fixtures)
 	CHECK_INT(pt_resident_count(r), 0);
 	CHECK_INT(run_cmd(rules, "map_location cpu\n", &err), 0);
 out:
-	pt_resident_free(r, g);
-	pt_gpu_close(g);
-	pt_rules_free(rules);
-	pt_checkpoint_close(ck);
+	env_close(&e);
 }
 
 int main(int argc, char **argv)
 {
 	const char *fixtures = argc > 2 ? argv[2] : NULL;
 
-	find_lib();
+	fakecuda_path(lib, sizeof(lib));
 	snprintf(state, sizeof(state), "/tmp/test_resident.%d.state", (int)getpid());
 	test_cuda_index();
 	if (fixtures && access(lib, R_OK) == 0) {
