@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include "ptfs.h"
 #include "digest.h"
+#include "text.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -89,69 +90,39 @@ uint64_t ptfs_control_size(struct ptfs *fs)
 
 static char *describe(struct ptfs *fs, size_t *len)
 {
-	char *buf = NULL, *line = NULL;
+	uint64_t done = __atomic_load_n(&fs->prog.done, __ATOMIC_RELAXED);
+	uint64_t total = __atomic_load_n(&fs->prog.total, __ATOMIC_RELAXED);
+	const char *error;
+	char src[4400], rate[80]; /* "850.0 MiB/s, 1 s left", or "" */
+	char *buf = NULL;
 	size_t n = 0;
-	int rc = 0;
+	int rc;
 
 	*len = 0;
+	if (done > total)
+		done = total;
 	pthread_mutex_lock(&fs->lock);
-	if (asprintf(&line, "# ptfs control: write commands, one per line (docs/control.md)\n") < 0)
-		line = NULL;
-	if (line) {
-		buf = line;
-		n = strlen(line);
-	}
-	rc = buf ? pt_rules_describe(fs->rules, &buf, &n) : -1;
-	if (rc == 0) {
-		char *tail = NULL;
-		uint64_t done = __atomic_load_n(&fs->prog.done, __ATOMIC_RELAXED);
-		uint64_t total = __atomic_load_n(&fs->prog.total, __ATOMIC_RELAXED);
-		char src[4400], rate[80]; /* "850.0 MiB/s, 1 s left", or "" */
-		int k;
-
-		char *gpu = NULL;
-		size_t gl = 0;
-
-		if (done > total)
-			done = total;
-		if (ptfs_gpu_describe(fs, &gpu, &gl) < 0) {
-			free(gpu);
-			gpu = NULL;
-		}
-		source_line(fs, src, sizeof(src));
-		if (gpu && strlen(src) + gl < sizeof(src)) { /* the gpu lines go before it */
-			memmove(src + gl, src, strlen(src) + 1);
-			memcpy(src, gpu, gl);
-		}
-		free(gpu);
-		pt_progress_format_rate(&fs->prog, pt_progress_now_ns(), rate, sizeof(rate));
-		if (fs->saving)
-			k = asprintf(&tail, "error: %s\nsave: running %s %llu/%llu bytes (%d%%)%s%s\n%s",
-				     fs->last_error ? fs->last_error : "none", fs->save_path,
-				     (unsigned long long)done, (unsigned long long)total,
-				     total ? (int)(done * 100 / total) : 100,
-				     rate[0] ? " " : "", rate, src);
-		else if (fs->save_result)
-			k = asprintf(&tail, "error: %s\nsave: %s\n%s",
-				     fs->last_error ? fs->last_error : "none", fs->save_result, src);
-		else
-			k = asprintf(&tail, "error: %s\nsave: idle\n%s",
-				     fs->last_error ? fs->last_error : "none", src);
-		if (k < 0) {
-			rc = -1;
-		} else {
-			char *nb = realloc(buf, n + (size_t)k + 1);
-
-			if (!nb) {
-				rc = -1;
-			} else {
-				memcpy(nb + n, tail, (size_t)k + 1);
-				buf = nb;
-				n += (size_t)k;
-			}
-			free(tail);
-		}
-	}
+	error = fs->last_error ? fs->last_error : "none";
+	rc = pt_text_appendf(&buf, &n,
+			     "# ptfs control: write commands, one per line (docs/control.md)\n");
+	if (rc == 0)
+		rc = pt_rules_describe(fs->rules, &buf, &n);
+	pt_progress_format_rate(&fs->prog, pt_progress_now_ns(), rate, sizeof(rate));
+	if (rc == 0 && fs->saving)
+		rc = pt_text_appendf(&buf, &n,
+				     "error: %s\nsave: running %s %llu/%llu bytes (%d%%)%s%s\n", error,
+				     fs->save_path, (unsigned long long)done,
+				     (unsigned long long)total,
+				     total ? (int)(done * 100 / total) : 100, rate[0] ? " " : "",
+				     rate);
+	else if (rc == 0)
+		rc = pt_text_appendf(&buf, &n, "error: %s\nsave: %s\n", error,
+				     fs->save_result ? fs->save_result : "idle");
+	if (rc == 0)
+		rc = ptfs_gpu_describe(fs, &buf, &n);
+	source_line(fs, src, sizeof(src));
+	if (rc == 0)
+		rc = pt_text_appendf(&buf, &n, "%s", src);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc < 0) {
 		free(buf);

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "ptfs.h"
 #include "resident.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +77,17 @@ static int load_driver(struct ptfs *fs, struct pt_error *err)
 	return 0;
 }
 
+/* The storages cmd's globs select (all without any), one bool per index; NULL with err on ENOMEM. */
+static bool *select_storages(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_error *err)
+{
+	bool *sel = malloc((ptfs_ck(fs)->torch.nstorages + 1) * sizeof(*sel));
+
+	if (!sel)
+		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), NULL;
+	pt_rules_select(fs->rules, cmd->arg, sel);
+	return sel;
+}
+
 static int materialize(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_error *err)
 {
 	struct pt_resident_plan plan;
@@ -88,10 +100,9 @@ static int materialize(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_erro
 	r = resident(fs, err);
 	if (!r)
 		return ENOMEM;
-	sel = malloc((ptfs_ck(fs)->torch.nstorages + 1) * sizeof(*sel));
+	sel = select_storages(fs, cmd, err);
 	if (!sel)
-		return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), ENOMEM;
-	pt_rules_select(fs->rules, cmd->arg, sel);
+		return ENOMEM;
 	if (pt_resident_plan(r, fs->rules, sel, &plan, err) < 0) {
 		free(sel);
 		return ENOMEM;
@@ -136,10 +147,9 @@ static int release(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_error *e
 	bool *sel;
 
 	if (fs->res && fs->gpu) {
-		sel = malloc((ptfs_ck(fs)->torch.nstorages + 1) * sizeof(*sel));
+		sel = select_storages(fs, cmd, err);
 		if (!sel)
-			return pt_error_set(err, PT_ERR_NOMEM, "out of memory"), ENOMEM;
-		pt_rules_select(fs->rules, cmd->arg, sel);
+			return ENOMEM;
 		k = pt_resident_release(fs->res, fs->gpu, fs->rules, sel, &bytes);
 		free(sel);
 	}
@@ -165,59 +175,33 @@ bool ptfs_gpu_holds(struct ptfs *fs)
 
 int ptfs_gpu_describe(struct ptfs *fs, char **buf, size_t *len)
 {
-	char *s = NULL, prog[160];
-	int n;
+	char prog[160];
+	int rc;
 
 	if (!fs->gpu && !fs->gpu_unavailable && !fs->gpu_result)
 		return 0; /* no GPU command yet: nothing to tell */
 	if (fs->gpu) {
 		int c = pt_gpu_count(fs->gpu), v = pt_gpu_driver_version(fs->gpu);
 
-		n = asprintf(&s, "gpu: %d device%s, driver %d.%d\n", c, c == 1 ? "" : "s", v / 1000,
-			     v % 1000 / 10);
+		rc = pt_text_appendf(buf, len, "gpu: %d device%s, driver %d.%d\n", c,
+				     c == 1 ? "" : "s", v / 1000, v % 1000 / 10);
 	} else if (fs->gpu_unavailable) {
-		n = asprintf(&s, "gpu: unavailable: %s\n", fs->gpu_unavailable);
-	} else {
-		n = asprintf(&s, "gpu: not loaded\n"); /* only commands that needed none ran */
+		rc = pt_text_appendf(buf, len, "gpu: unavailable: %s\n", fs->gpu_unavailable);
+	} else { /* only commands that needed none ran */
+		rc = pt_text_appendf(buf, len, "gpu: not loaded\n");
 	}
-	if (n < 0)
-		return -1;
-	if (fs->gpu_busy) {
-		char *t;
-
+	if (rc == 0 && fs->gpu_busy) {
 		pt_progress_format(&fs->gpu_prog, pt_progress_now_ns(), prog, sizeof(prog));
-		n = asprintf(&t, "%smaterialize: running %s\n", s, prog);
-		free(s);
-		if (n < 0)
-			return -1;
-		s = t;
-	} else if (fs->gpu_result) {
-		char *t;
-
-		n = asprintf(&t, "%s%s: %s\n", s,
-			     strncmp(fs->gpu_result, "released", 8) == 0 ? "release" : "materialize",
-			     fs->gpu_result);
-		free(s);
-		if (n < 0)
-			return -1;
-		s = t;
+		rc = pt_text_appendf(buf, len, "materialize: running %s\n", prog);
+	} else if (rc == 0 && fs->gpu_result) {
+		rc = pt_text_appendf(buf, len, "%s: %s\n",
+				     strncmp(fs->gpu_result, "released", 8) == 0 ? "release"
+										 : "materialize",
+				     fs->gpu_result);
 	}
-	{
-		size_t sl = strlen(s);
-		char *nb = realloc(*buf, *len + sl + 1);
-
-		if (!nb) {
-			free(s);
-			return -1;
-		}
-		memcpy(nb + *len, s, sl + 1);
-		*buf = nb;
-		*len += sl;
-		free(s);
-	}
-	if (fs->res && fs->gpu && pt_resident_describe(fs->res, fs->gpu, buf, len) < 0)
-		return -1;
-	return 0;
+	if (rc == 0 && fs->res && fs->gpu)
+		rc = pt_resident_describe(fs->res, fs->gpu, buf, len);
+	return rc;
 }
 
 bool ptfs_gpu_read(fuse_req_t req, struct ptfs *fs, const struct pt_tensor *t, size_t size,

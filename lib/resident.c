@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "resident.h"
 #include "container.h"
+#include "text.h"
 #include "tree.h"
 #include "view.h"
 
@@ -432,9 +433,8 @@ int pt_resident_describe(struct pt_resident *r, struct pt_gpu *g, char **buf, si
 	for (dev = 0; dev <= maxdev && ret == 0; dev++) {
 		uint64_t bytes = 0;
 		size_t k = 0;
-		char name[PT_ERROR_MSG_MAX + 4], human[24], *line, *nb;
+		char name[PT_ERROR_MSG_MAX + 4], human[24];
 		struct pt_error e2;
-		int n;
 
 		for (i = 0; i < r->n; i++)
 			if (r->e[i].dev == dev) {
@@ -446,22 +446,9 @@ int pt_resident_describe(struct pt_resident *r, struct pt_gpu *g, char **buf, si
 		if (pt_gpu_describe(g, dev, name, sizeof(name), &e2) < 0)
 			snprintf(name, sizeof(name), "(%s)", e2.msg);
 		pt_progress_bytes(bytes, human);
-		n = asprintf(&line, "resident cuda:%d: %zu storage%s, %llu bytes (%s), %s\n", dev, k,
-			     k == 1 ? "" : "s", (unsigned long long)bytes, human, name);
-		if (n < 0) {
-			ret = -1;
-			break;
-		}
-		nb = realloc(*buf, *len + (size_t)n + 1);
-		if (!nb) {
-			free(line);
-			ret = -1;
-			break;
-		}
-		memcpy(nb + *len, line, (size_t)n + 1);
-		*buf = nb;
-		*len += (size_t)n;
-		free(line);
+		ret = pt_text_appendf(buf, len, "resident cuda:%d: %zu storage%s, %llu bytes (%s), %s\n",
+				      dev, k, k == 1 ? "" : "s", (unsigned long long)bytes, human,
+				      name);
 	}
 	pthread_rwlock_unlock(&r->lock);
 	return ret;

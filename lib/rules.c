@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "rules.h"
 #include "stwrite.h"
+#include "text.h"
 
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -659,32 +660,6 @@ int pt_rules_override(struct pt_rules *r, struct pt_storage *s, const char *tag,
 	return 0;
 }
 
-static int append(char **buf, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int append(char **buf, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	char *s, *nb;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	nb = realloc(*buf, *len + (size_t)n + 1);
-	if (!nb) {
-		free(s);
-		return -1;
-	}
-	memcpy(nb + *len, s, (size_t)n + 1);
-	*buf = nb;
-	*len += (size_t)n;
-	free(s);
-	return 0;
-}
-
 int pt_rules_describe(const struct pt_rules *r, char **buf, size_t *len)
 {
 	const struct rule_text *x;
@@ -692,7 +667,7 @@ int pt_rules_describe(const struct pt_rules *r, char **buf, size_t *len)
 	size_t i;
 
 	for (x = r->rules; x; x = x->next)
-		if (append(buf, len, "map_location %s\n", x->s) < 0)
+		if (pt_text_appendf(buf, len, "map_location %s\n", x->s) < 0)
 			return -1;
 	for (i = 0; i < r->t->nstorages; i++) {
 		const struct pt_storage *s = r->t->storages[i];
@@ -702,7 +677,7 @@ int pt_rules_describe(const struct pt_rules *r, char **buf, size_t *len)
 		path[0] = '\0';
 		if (r->first && r->first[i]) /* an override made it */
 			node_path(r->first[i], path, sizeof(path));
-		if (append(buf, len, "override %s %s # %s\n", s->key, s->override, path) < 0)
+		if (pt_text_appendf(buf, len, "override %s %s # %s\n", s->key, s->override, path) < 0)
 			return -1;
 	}
 	return 0;
