@@ -1,7 +1,7 @@
 # bash completion for ptfs(1): subcommands, options, -o values, checkpoints and folders.
 # Installed as share/bash-completion/completions/ptfs (make install, the Debian package).
 
-_ptfs_mount_opts="map_location= strict follow encoding= ro rw allow_other allow_root
+_ptfs_mount_opts="map_location= strict follow encoding= gpu_copy= ro rw allow_other allow_root
 auto_unmount debug clone_fd max_threads= max_idle_threads= fsname= subtype=
 noatime nodev nosuid noexec"
 
@@ -60,6 +60,8 @@ _ptfs()
 		case $last in
 		encoding=*)
 			mapfile -t COMPREPLY < <(compgen -P "$pre" -W 'encoding=utf-8 encoding=ascii encoding=latin1 encoding=bytes' -- "$last") ;;
+		gpu_copy=*)
+			mapfile -t COMPREPLY < <(compgen -P "$pre" -W 'gpu_copy=staged gpu_copy=registered' -- "$last") ;;
 		map_location=*)
 			mapfile -t COMPREPLY < <(compgen -P "$pre" -W 'map_location=cpu map_location=cuda:0 map_location=reset' -- "$last") ;;
 		*)

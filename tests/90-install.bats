@@ -130,8 +130,11 @@ complete_words() {
 		COMPREPLY=(); _ptfs; echo "${COMPREPLY[*]}"
 		COMP_WORDS=(ptfs -o ro,fol); COMP_CWORD=2
 		COMP_LINE="ptfs -o ro,fol"; COMP_POINT=${#COMP_LINE}
+		COMPREPLY=(); _ptfs; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(ptfs -o gpu_copy = r); COMP_CWORD=4
+		COMP_LINE="ptfs -o gpu_copy=r"; COMP_POINT=${#COMP_LINE}
 		COMPREPLY=(); _ptfs; echo "${COMPREPLY[*]}"' _ "$ROOT"
-	assert_output "$(printf 'latin1\n0\nro,follow')"
+	assert_output "$(printf 'latin1\n0\nro,follow\nregistered')"
 }
 
 @test "options: every word mount(8) or fstab may pass is accepted; ro, rw and unknown ones" {
