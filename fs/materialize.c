@@ -108,13 +108,17 @@ static int materialize(struct ptfs *fs, const struct pt_cmd *cmd, struct pt_erro
 		return ENOMEM;
 	}
 	free(sel);
-	if (plan.n > 0 && (e = load_driver(fs, err)) != 0) {
+	/* bytes of a file rewritten in place would not be the tree's: reads get EIO then too */
+	if (plan.n > 0 && pt_source_check(ptfs_ck(fs)->src, err) < 0)
+		e = EIO;
+	else if (plan.n > 0)
+		e = load_driver(fs, err);
+	if (e) {
 		set_result(fs, "failed: %s", err->msg);
 		goto out_end;
 	}
 	fs->gpu_busy = true;
 	pt_progress_start(&fs->gpu_prog, plan.bytes);
-	set_result(fs, "running");
 	t0 = pt_progress_now_ns();
 	pthread_mutex_unlock(&fs->lock);
 	if (plan.n > 0 && pt_resident_load(r, fs->gpu, &plan, path, &fs->gpu_prog, err) < 0)

@@ -281,6 +281,19 @@ daemon_pid() {
 	[ "$(live)" = 0 ]
 }
 
+@test "a checkpoint rewritten in place is not copied: EIO, nothing resident" {
+	cp "$CUDA" "$BATS_TEST_TMPDIR/c.pt"
+	gmount "$BATS_TEST_TMPDIR/c.pt"
+	cat "$FIX/17_demo.pt" >"$BATS_TEST_TMPDIR/c.pt" # same inode, new bytes
+	run ctl materialize
+	assert_failure
+	assert_output --partial "Input/output error"
+	run grep '^materialize:' "$MNT/.ptfs/control"
+	assert_output --partial "materialize: failed: "
+	[ "$(resident fc1/weight)" = file ]
+	[ ! -e "$STATE" ] || [ "$(live)" = 0 ]
+}
+
 @test "bad materialize and release commands: EINVAL, nothing changed" {
 	gmount "$CUDA"
 	run ctl "materialize fc1"
