@@ -85,6 +85,15 @@ size_t pt_dtype_size(enum pt_dtype dt)
 	return dtype_valid(dt) ? dtype_rows[dt].size : 0;
 }
 
+unsigned pt_dtype_swap_unit(enum pt_dtype dt)
+{
+	size_t el = pt_dtype_size(dt);
+
+	if (dt == PT_DT_COMPLEX32 || dt == PT_DT_COMPLEX64 || dt == PT_DT_COMPLEX128)
+		return (unsigned)(el / 2);
+	return (unsigned)el;
+}
+
 enum pt_dtype pt_dtype_from_name(const char *name)
 {
 	size_t i;

@@ -26,6 +26,12 @@ const char *pt_dtype_name(enum pt_dtype dt);
 /* Bytes per element; 0 for PT_DT_INVALID. */
 size_t pt_dtype_size(enum pt_dtype dt);
 
+/*
+ * The byte unit a big-endian file's elements of dt are reversed in: the
+ * element size, half of it for complex dtypes (two floats). Pure.
+ */
+unsigned pt_dtype_swap_unit(enum pt_dtype dt);
+
 /* The dtype named `name` ("float32", also aliases "float", "long"...), or PT_DT_INVALID. */
 enum pt_dtype pt_dtype_from_name(const char *name);
 

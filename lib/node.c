@@ -337,6 +337,13 @@ const struct pt_node *pt_tree_next(const struct pt_tree *t, const struct pt_node
 	return n == ctl ? pt_tree_next(t, ctl) : n;
 }
 
+void pt_node_glob_path(const struct pt_node *n, char *buf, size_t cap)
+{
+	buf[0] = '/';
+	if (cap < 2 || pt_node_path(n, buf + 1, cap - 1) >= cap - 1)
+		buf[0] = '\0';
+}
+
 size_t pt_node_path(const struct pt_node *n, char *buf, size_t cap)
 {
 	size_t len = 0, l, at;

@@ -176,24 +176,9 @@ static void storage_path(const struct pt_checkpoint *ck, const struct pt_storage
 	buf[0] = '\0';
 	while ((nd = pt_tree_next(ck->tree, nd)))
 		if (nd->kind == PT_NODE_TENSOR && nd->u.tensor->storage == s) {
-			buf[0] = '/'; /* as globs name it */
-			if (pt_node_path(nd, buf + 1, cap - 1) >= cap - 1)
-				buf[0] = '\0';
+			pt_node_glob_path(nd, buf, cap);
 			return;
 		}
-}
-
-/* The unit a big-endian storage's elements are reversed in: its element size, half for complex. */
-static unsigned swap_unit(const struct pt_checkpoint *ck, const struct pt_storage *s)
-{
-	size_t el = pt_dtype_size(s->dtype);
-
-	if (!ck->c->big_endian || el < 2)
-		return 0;
-	if (s->dtype == PT_DT_COMPLEX32 || s->dtype == PT_DT_COMPLEX64 ||
-	    s->dtype == PT_DT_COMPLEX128)
-		return (unsigned)(el / 2);
-	return (unsigned)el;
 }
 
 int pt_resident_load(struct pt_resident *r, struct pt_gpu *g, const struct pt_resident_plan *p,
@@ -223,7 +208,7 @@ int pt_resident_load(struct pt_resident *r, struct pt_gpu *g, const struct pt_re
 		j->dev = p->dev[made];
 		j->src_off = s->data_offset;
 		j->size = s->nbytes;
-		j->swap = swap_unit(r->ck, s);
+		j->swap = r->ck->c->big_endian ? pt_dtype_swap_unit(s->dtype) : 0;
 		if (pt_gpu_alloc(g, j->dev, s->nbytes, &j->dptr, err) < 0) {
 			storage_path(r->ck, s, where, sizeof(where));
 			pt_error_prefix(err, "storage %s (%s)", s->key, where);

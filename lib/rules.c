@@ -158,26 +158,6 @@ void pt_rules_free(struct pt_rules *r)
 	free(r);
 }
 
-/* "/a/b/c" for a node, into buf (truncated paths never match a sane glob). */
-static void node_path(const struct pt_node *n, char *buf, size_t cap)
-{
-	const struct pt_node *x;
-	size_t len = 0, l;
-
-	for (x = n; x->parent != x; x = x->parent)
-		len += strlen(x->name) + 1;
-	if (len + 1 > cap) {
-		buf[0] = '\0';
-		return;
-	}
-	buf[len] = '\0';
-	for (x = n; x->parent != x; x = x->parent) {
-		l = strlen(x->name);
-		len -= l;
-		memcpy(buf + len, x->name, l);
-		buf[--len] = '/';
-	}
-}
 
 /* Checks one token of a map_location command: TAG, or FROM=TO, FROM a tag or /glob. */
 static int check_token(const char *tok, size_t n, bool alone, int line, struct pt_error *err)
@@ -456,7 +436,7 @@ static int rule_eval(struct pt_rules *r, const char *args, const char **next, bo
 				s = nd->u.tensor->storage;
 				if (decided[s->index])
 					continue;
-				node_path(nd, path, sizeof(path));
+				pt_node_glob_path(nd, path, sizeof(path)); /* truncated: "", no match */
 				if (fnmatch(glob, path, 0) == 0) {
 					next[s->index] = to;
 					decided[s->index] = true;
@@ -492,7 +472,7 @@ static int check_pinned(struct pt_rules *r, size_t i, const char *to, struct pt_
 	if (!r->pinned[i] || strcmp(now, to) == 0)
 		return 0;
 	if ((r->first || index_first(r, err) == 0) && r->first[i])
-		node_path(r->first[i], path, sizeof(path));
+		pt_node_glob_path(r->first[i], path, sizeof(path));
 	return pt_error_set(err, PT_ERR_BUSY,
 			    "storage %s (%s) is resident on %s: release it before moving it to %s",
 			    s->key, path, now, to);
@@ -581,7 +561,7 @@ int pt_rules_select(struct pt_rules *r, const char *globs, bool *sel)
 			if (nd->kind != PT_NODE_TENSOR || !nd->u.tensor->storage ||
 			    sel[nd->u.tensor->storage->index])
 				continue;
-			node_path(nd, path, sizeof(path));
+			pt_node_glob_path(nd, path, sizeof(path));
 			if (fnmatch(glob, path, 0) == 0)
 				sel[nd->u.tensor->storage->index] = true;
 		}
@@ -676,7 +656,7 @@ int pt_rules_describe(const struct pt_rules *r, char **buf, size_t *len)
 			continue;
 		path[0] = '\0';
 		if (r->first && r->first[i]) /* an override made it */
-			node_path(r->first[i], path, sizeof(path));
+			pt_node_glob_path(r->first[i], path, sizeof(path));
 		if (pt_text_appendf(buf, len, "override %s %s # %s\n", s->key, s->override, path) < 0)
 			return -1;
 	}

@@ -25,14 +25,7 @@ int pt_tensor_span(const struct pt_checkpoint *ck, const struct pt_tensor *t, ui
 /* The byte unit pt_view_get reverses: 0 for a little-endian file. */
 static unsigned swap_unit(const struct pt_checkpoint *ck, const struct pt_tensor *t)
 {
-	size_t elsize = pt_dtype_size(t->dtype);
-
-	if (!ck->c->big_endian)
-		return 0;
-	if (t->dtype == PT_DT_COMPLEX32 || t->dtype == PT_DT_COMPLEX64 ||
-	    t->dtype == PT_DT_COMPLEX128)
-		return (unsigned)(elsize / 2);
-	return (unsigned)elsize;
+	return ck->c->big_endian ? pt_dtype_swap_unit(t->dtype) : 0;
 }
 
 const unsigned char *pt_tensor_gather(const struct pt_checkpoint *ck, const struct pt_tensor *t,

@@ -172,6 +172,12 @@ const struct pt_node *pt_tree_next(const struct pt_tree *t, const struct pt_node
 size_t pt_node_path(const struct pt_node *n, char *buf, size_t cap);
 
 /*
+ * n's path as the control file's /globs match it ("/layer1/weight") into
+ * buf (cap bytes, at least 1); "" when it does not fit.
+ */
+void pt_node_glob_path(const struct pt_node *n, char *buf, size_t cap);
+
+/*
  * Formats Python's repr() of a str/bytes/int/float/bool/None/tuple key value
  * into the arena; NULL for other kinds. Used for names and user.pt.key.
  */
