@@ -186,6 +186,74 @@ verdict: dangerous"
 	assert_failure
 }
 
+@test "ptfs --scan: each repeat of a member name is reported, in member order, also among 3,000 names" {
+	python3 -W ignore -c "
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    z.writestr('archive/data.pkl', b'\\x80\\x02}q\\x00.')
+    for i in range(3000):
+        z.writestr('archive/data/%d' % i, b'abc')
+    for n in ['archive/x', 'archive/y', 'archive/x', 'archive/data/2999', 'archive/x', 'archive/y', 'archive/data/0']:
+        z.writestr(n, b'abc')
+" "$BATS_TEST_TMPDIR/dup.zip"
+	run "$PTFS" --scan "$BATS_TEST_TMPDIR/dup.zip"
+	assert_success
+	# the pairs a check of every earlier member finds: the third archive/x repeats two
+	assert_output "note: zip: duplicate member archive/x
+note: zip: duplicate member archive/data/2999
+note: zip: duplicate member archive/x
+note: zip: duplicate member archive/x
+note: zip: duplicate member archive/y
+note: zip: duplicate member archive/data/0
+verdict: allowed"
+}
+
+@test "a storage record whose bytes start like a pickle is tensor data: allowed, mounted by -o strict" {
+	need_torch
+	need_fuse
+	# int8 storages starting at -128 (0x80, PROTO): protocol 2 then opcode 0x02, protocol 99;
+	# the float32 one [-0., 2.] is 00 00 00 80 ...: not sniffed at all
+	"$TORCH_PY" -c "
+import sys, torch
+torch.save({'q': torch.tensor([-128, 2, 2, 3], dtype=torch.int8),
+            'r': torch.tensor([-128, 99, 0, 0], dtype=torch.int8),
+            'f': torch.tensor([-0., 2.])}, sys.argv[1])" "$BATS_TEST_TMPDIR/q8.pt"
+	run "$PTFS" --scan "$BATS_TEST_TMPDIR/q8.pt"
+	assert_success
+	assert_output "q8/data.pkl: allowed torch._utils._rebuild_tensor_v2 called GLOBAL
+q8/data.pkl: allowed torch.CharStorage named GLOBAL
+q8/data.pkl: allowed collections.OrderedDict called GLOBAL
+q8/data.pkl: allowed torch.FloatStorage named GLOBAL
+verdict: allowed"
+	mount_ckpt "$BATS_TEST_TMPDIR/q8.pt" -o strict
+	[ "$(od -An -tx1 "$MNT/q" | tr -d ' ')" = 80020203 ]
+	run tail -n 1 "$MNT/.ptfs/globals"
+	assert_output "verdict: allowed"
+}
+
+@test "a storage record that parses as a whole pickle is scanned: its globals are reported" {
+	need_torch
+	"$TORCH_PY" -c "
+import sys, torch
+torch.save({'w': torch.zeros(8, dtype=torch.uint8)}, sys.argv[1])" "$BATS_TEST_TMPDIR/ok.pt"
+	# the same archive, data/0 replaced by pickle bytes that name posix.system (written as
+	# bytes, never unpickled); torch.load(pickle_file='data/0') would run them
+	python3 -c "
+import sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, 'w') as b:
+    for i in a.infolist():
+        data = a.read(i)
+        if i.filename == 'ok/data/0':
+            data = b'\\x80\\x02cposix\\nsystem\\nq\\x00X\\x02\\x00\\x00\\x00idq\\x01\\x85q\\x02Rq\\x03.'
+        b.writestr(i, data)
+" "$BATS_TEST_TMPDIR/ok.pt" "$BATS_TEST_TMPDIR/bad.pt"
+	run "$PTFS" --scan "$BATS_TEST_TMPDIR/bad.pt"
+	assert_failure 2
+	assert_line "ok/data/0: dangerous posix.system called GLOBAL (process and OS)"
+	assert_line "verdict: dangerous"
+}
+
 # every regular file and link under $1 stays inside $1; prints the count
 walk_inside() {
 	local root="$1" n=0 p
