@@ -15,6 +15,9 @@
 # MANY_N=20000 (mount + ls, MOUNT_RUNS=15 times), FIND_N=100000 (find + getfattr), SAVE_GIB=2 (16 tensors;
 # also the concurrent readers, and RSS with RSS_GIB=1 for the second data size),
 # VIEWS_MIB=256 (scripts/bench-views.sh: cat of views of one storage beside its tensor).
+# Then two tables of their own: `ptfs diff` beside cmp (scripts/bench-diff.sh), and
+# cat, diff -r and sha256sum on mounts beside the raw files and beside libfuse's
+# passthrough_ll (scripts/bench-compare.sh).
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME's decimal point
 cd "$(dirname "$0")/.."
@@ -431,3 +434,9 @@ for n in "${notes[@]+"${notes[@]}"}"; do echo "note: $n"; done
 echo
 mkdir -p "$work/diff"
 RUNS=$RUNS bash scripts/bench-diff.sh "$work/diff"
+
+# ---- standard tools on mounts (cat, diff -r, sha256sum, the manifest) beside the raw
+# files, then beside libfuse's passthrough_ll over the same tensors (their own tables)
+echo
+mkdir -p "$work/compare"
+RUNS=$RUNS bash scripts/bench-compare.sh "$work/compare"
