@@ -33,6 +33,7 @@
 
 #define SCAN_MEMBER_MAX ((uint64_t)256 << 20) /* bytes of one pickle member */
 #define SCAN_MAX_PICKLES 64                   /* per bare stream */
+#define SCAN_PROTO_MAX 5                      /* the highest pickle protocol (Python 3.8+) */
 
 struct scan_global {
 	char *name;   /* module.name, normalized */
@@ -499,7 +500,8 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		const char *name = zip_get_name(z, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
 		zip_stat_t st;
 		zip_file_t *f;
-		unsigned char first = 0, *buf;
+		unsigned char first, head[2] = { 0, 0 }, *buf;
+		zip_int64_t got;
 		zip_flags_t flags;
 		bool data;
 		size_t nl;
@@ -531,13 +533,16 @@ static void scan_zip(struct pt_scan *s, const char *path)
 			s->malformed = true;
 			continue;
 		}
-		if (zip_fread(f, &first, 1) != 1 ||
-		    !(first == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0))) {
+		got = zip_fread(f, head, sizeof(head));
+		first = head[0];
+		if (got < 1 || !(first == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0))) {
 			zip_fclose(f);
 			continue;
 		}
 		zip_fclose(f);
 		data = storage_record(s, name, nl);
+		if (data && first == 0x80 && (got < 2 || head[1] > SCAN_PROTO_MAX))
+			continue; /* PROTO with no protocol a pickle can have: tensor bytes, not read */
 		if (st.size > SCAN_MEMBER_MAX) {
 			if (data)
 				continue; /* tensor bytes: too big to hold a pickle we would scan */

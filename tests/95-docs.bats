@@ -62,7 +62,7 @@ run_blocks() {
 	# umount (root)
 	assert_output "README.md 3
 docs/gpu.md 3
-docs/performance.md 4
+docs/performance.md 5
 docs/ptfs.1 2"
 	# and their first lines
 	while IFS=$'\t' read -r f line kind; do
@@ -78,6 +78,7 @@ cc -I/usr/local/cuda/include docs/exampl
 bash scripts/gpu-check.sh   # on the GPU
 RUNS=5 bash scripts/bench.sh /tmp/ptfs-b
 RUNS=5 bash scripts/bench-views.sh /tmp/
+RUNS=3 bash scripts/bench-compare.sh /tm
 RUNS=3 bash scripts/bench-compare.sh /tm
 RUNS=7 bash scripts/bench-views.sh /tmp/
 mount -t fuse.ptfs /data/model.pt /mnt/m
