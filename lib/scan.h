@@ -37,7 +37,8 @@ struct pt_scan;
 
 /*
  * Scans every pickle of the file at path without executing anything: the
- * main pickle and every zip member that is a pickle (by content, not name),
+ * main pickle and every zip member that is a pickle (by content, not name;
+ * a storage record, ARCHIVE/data/KEY, only when it parses as a whole one),
  * all pickles of a legacy stream, or every pickle of a bare pickle stream.
  * A malformed pickle does not stop the scan: the globals seen before the
  * error are kept and the error is noted. Returns NULL with err only when

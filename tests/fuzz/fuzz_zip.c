@@ -8,8 +8,14 @@
  * Each zip is also opened a second way, with PT_CONTAINER_LIBZIP: a plain
  * archive is read by ptfs's own directory walk, anything else by libzip, and
  * the two must agree (open or not, the same records, the same error).
+ *
+ * And the globals scan of the same file (ptfs --scan, .ptfs/globals): its
+ * member walk, duplicate names, storage records sniffed as pickles.
  */
 #include "fuzz_container.h"
+#include "scan.h"
+
+#include <stdlib.h>
 
 static bool same_bytes(const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -65,9 +71,35 @@ static void fuzz_differential(const uint8_t *data, size_t size)
 	pt_source_close(src);
 }
 
+static void fuzz_scan(const uint8_t *data, size_t size)
+{
+	struct pt_error err;
+	struct pt_scan *s;
+	const char *path;
+	char *report = NULL;
+	size_t len = 0;
+
+	if (size < 4 || memcmp(data, "PK", 2) != 0)
+		return;
+	path = fuzz_file(data, size);
+	if (!path)
+		return;
+	pt_error_clear(&err);
+	s = pt_scan_file(path, &err);
+	if (!s) {
+		FUZZ_CHECK(err.code != PT_OK);
+		return;
+	}
+	if (pt_scan_report(s, "", &report, &len) == 0)
+		FUZZ_CHECK(report && strlen(report) == len && strstr(report, "verdict: "));
+	free(report);
+	pt_scan_free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_container(data, size);
 	fuzz_differential(data, size);
+	fuzz_scan(data, size);
 	return 0;
 }
