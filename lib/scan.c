@@ -428,21 +428,22 @@ static int member_name_cmp(const void *a, const void *b)
 }
 
 /*
- * For each member, how many members before it have its name: the notes a
- * check of every earlier member would make, found by sorting the names
- * (n log n: a pairwise check took 1.7 s for 20,000 members, and a mount
- * makes this scan for .ptfs/globals). NULL when out of memory.
+ * For each member, whether a member before it has its name, found by sorting
+ * the names (n log n: comparing each with every earlier one took 1.7 s for
+ * 20,000 members, and a mount makes this scan for .ptfs/globals; each repeat
+ * gets one note, so 65,535 copies of a name make 65,534 notes, not 2^31).
+ * NULL when out of memory.
  */
-static unsigned *earlier_names(zip_t *z, zip_int64_t n)
+static bool *repeated_names(zip_t *z, zip_int64_t n)
 {
 	size_t count = n > 0 ? (size_t)n : 1;
 	struct member_name *v = calloc(count, sizeof(*v));
-	unsigned *earlier = calloc(count, sizeof(*earlier));
+	bool *repeat = calloc(count, sizeof(*repeat));
 	size_t m = 0, k;
 
-	if (!v || !earlier) {
+	if (!v || !repeat) {
 		free(v);
-		free(earlier);
+		free(repeat);
 		return NULL;
 	}
 	for (zip_int64_t i = 0; i < n; i++) {
@@ -454,9 +455,9 @@ static unsigned *earlier_names(zip_t *z, zip_int64_t n)
 	qsort(v, m, sizeof(*v), member_name_cmp);
 	for (k = 1; k < m; k++)
 		if (strcmp(v[k].name, v[k - 1].name) == 0)
-			earlier[v[k].i] = earlier[v[k - 1].i] + 1;
+			repeat[v[k].i] = true;
 	free(v);
-	return earlier;
+	return repeat;
 }
 
 static void scan_zip(struct pt_scan *s, const char *path)
@@ -464,7 +465,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 	zip_int64_t n, i;
 	int zerr = 0;
 	zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
-	unsigned *earlier;
+	bool *repeat;
 	bool ts = false;
 
 	if (!z) {
@@ -489,8 +490,8 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		if (i == 0)
 			snprintf(s->top, sizeof(s->top), "%.*s", (int)(slash - name + 1), name);
 	}
-	earlier = earlier_names(z, n);
-	if (!earlier) {
+	repeat = repeated_names(z, n);
+	if (!repeat) {
 		note(s, "zip: out of memory comparing %lld member names", (long long)n);
 		s->malformed = true;
 		zip_discard(z);
@@ -511,7 +512,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		nl = strlen(name);
 		if ((nl >= 13 && strcmp(name + nl - 13, "constants.pkl") == 0) || strstr(name, "/code/"))
 			ts = true;
-		for (unsigned k = 0; k < earlier[i]; k++)
+		if (repeat[i])
 			note(s, "zip: duplicate member %s", name);
 		/* stored members are read raw: a bogus "encrypted" flag or CRC hides nothing */
 		flags = st.comp_method == ZIP_CM_STORE ? ZIP_FL_COMPRESSED : 0;
@@ -567,7 +568,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		note(s, "TorchScript archive (code/, constants.pkl): torch.load hands it to torch.jit.load, which runs its code");
 		s->floor = PT_VERDICT_UNKNOWN;
 	}
-	free(earlier);
+	free(repeat);
 	zip_discard(z);
 }
 

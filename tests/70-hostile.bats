@@ -186,7 +186,7 @@ verdict: dangerous"
 	assert_failure
 }
 
-@test "ptfs --scan: each repeat of a member name is reported, in member order, also among 3,000 names" {
+@test "ptfs --scan: each repeat of a member name is reported once, in member order, also among 3,000 names" {
 	python3 -W ignore -c "
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], 'w') as z:
@@ -198,10 +198,9 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
 " "$BATS_TEST_TMPDIR/dup.zip"
 	run "$PTFS" --scan "$BATS_TEST_TMPDIR/dup.zip"
 	assert_success
-	# the pairs a check of every earlier member finds: the third archive/x repeats two
+	# one note per repeat, in member order
 	assert_output "note: zip: duplicate member archive/x
 note: zip: duplicate member archive/data/2999
-note: zip: duplicate member archive/x
 note: zip: duplicate member archive/x
 note: zip: duplicate member archive/y
 note: zip: duplicate member archive/data/0
