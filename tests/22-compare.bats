@@ -121,6 +121,32 @@ Only in a/model/fc: bias"
 	assert_success
 }
 
+@test "diff -r -x .ptfs: a state_dict against its safetensors export is silent (README)" {
+	"$TORCH_PY" -c "
+import collections, sys, torch
+torch.save(collections.OrderedDict([('fc.weight', torch.arange(12.).reshape(3, 4)),
+                                    ('fc.bias', torch.tensor([0.5, -1., 2.])),
+                                    ('emb', torch.arange(6))]), sys.argv[1])" "$BATS_TEST_TMPDIR/sd.pt"
+	"$PTFS" export "$BATS_TEST_TMPDIR/sd.pt" "$BATS_TEST_TMPDIR/same.safetensors" 2>/dev/null
+	mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	MOUNTS+=("$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b")
+	"$PTFS" "$BATS_TEST_TMPDIR/sd.pt" "$BATS_TEST_TMPDIR/a" 3>&-
+	"$PTFS" "$BATS_TEST_TMPDIR/same.safetensors" "$BATS_TEST_TMPDIR/b" 3>&-
+	cd "$BATS_TEST_TMPDIR"
+	run diff -r -x .ptfs a b
+	assert_success
+	assert_output ""
+	# what differs is the format's own: the globals report, safetensors' metadata, and the
+	# manifest's order (pickle order against the header's)
+	run diff -rq a b
+	assert_failure 1
+	assert_output "Files a/.ptfs/globals and b/.ptfs/globals differ
+Files a/.ptfs/manifest and b/.ptfs/manifest differ
+Only in b/.ptfs: metadata.json"
+	run diff <(sort a/.ptfs/manifest) <(sort b/.ptfs/manifest)
+	assert_success
+}
+
 @test ".ptfs/manifest: header, one line per tensor in tree order, effective locations" {
 	mount_ckpt "$FIX/12_cuda_tags.pt"
 	run cat "$MNT/.ptfs/manifest"
