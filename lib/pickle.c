@@ -56,6 +56,7 @@ void pt_pickle_opts_default(struct pt_pickle_opts *o)
 	o->encoding = PT_ENC_UTF8;
 	pt_pickle_limits_default(&o->limits);
 	o->hooks = NULL;
+	o->ran_out = NULL;
 }
 
 int pt_pickle_fail(struct pt_machine *m, enum pt_err code, const char *fmt, ...)
@@ -479,10 +480,12 @@ static int frame(struct pt_machine *m, uint64_t n, size_t next)
 		return pt_pickle_fail(m, PT_ERR_PICKLE,
 				      "a new frame begins before the end of the frame at offset %zu",
 				      m->frame_end);
-	if (n > m->len - next)
+	if (n > m->len - next) {
+		*m->ran_out = n <= INT64_MAX; /* as pt_pickle_op_decode's lengths */
 		return pt_pickle_fail(m, PT_ERR_PICKLE,
 				      "length %llu exceeds the %zu bytes left",
 				      (unsigned long long)n, m->len - next);
+	}
 	m->frame_end = next + (size_t)n;
 	m->in_frame = n > 0;
 	return 0;
@@ -660,6 +663,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	struct pt_oparg arg;
 	struct pt_value *result = NULL;
 	size_t pos = 0, next;
+	bool ran_out = false;
 	int rc = -1, st;
 
 	if (!o) {
@@ -675,6 +679,8 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 	m.encoding = o->encoding;
 	m.h = o->hooks ? o->hooks : &no_hooks;
 	m.err = err ? err : &local;
+	m.ran_out = o->ran_out ? o->ran_out : &ran_out;
+	*m.ran_out = false;
 	pt_error_clear(m.err);
 	/* Never NULL, so that stack + base is always a valid pointer. */
 	m.scap = 64;
@@ -692,6 +698,7 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 		if (m.in_frame && pos == m.frame_end)
 			m.in_frame = false;
 		if (pos >= len) {
+			*m.ran_out = true;
 			pt_error_set(m.err, PT_ERR_PICKLE,
 				     "offset %zu: pickle ends before STOP", pos);
 			goto out_free;
@@ -703,8 +710,10 @@ int pt_pickle_load(struct pt_arena *a, const unsigned char *buf, size_t len,
 			goto out_free;
 		}
 		if (!pt_pickle_op_decode_fixed(buf, len, pos, &arg, &next) &&
-		    pt_pickle_op_decode(buf, len, pos, &arg, &next, m.err))
+		    (st = pt_pickle_op_decode(buf, len, pos, &arg, &next, m.err)) != 0) {
+			*m.ran_out = st > 0; /* 1: the argument runs past the bytes there are */
 			goto out_free;
+		}
 		if (m.in_frame && next > m.frame_end) {
 			pt_pickle_fail(&m, PT_ERR_PICKLE,
 				       "argument crosses the end of the frame at offset %zu",

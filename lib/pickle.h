@@ -95,6 +95,12 @@ struct pt_pickle_opts {
 	enum pt_str_encoding encoding;
 	struct pt_pickle_limits limits;
 	const struct pt_pickle_hooks *hooks; /* may be NULL */
+	/*
+	 * May be NULL. pt_pickle_load sets *ran_out to whether it failed because
+	 * the bytes ended (before STOP, inside an argument or a frame), so more of
+	 * them might have parsed; false on success and on any other failure.
+	 */
+	bool *ran_out;
 };
 
 /* Default options: UTF-8, default limits, no hooks. */

@@ -129,6 +129,7 @@ struct pt_machine {
 	enum pt_str_encoding encoding;
 	const struct pt_pickle_hooks *h;
 	struct pt_error *err;
+	bool *ran_out; /* the caller's, or a local one */
 
 	struct pt_value **stack;
 	size_t *prov; /* per stack slot, the offset of the opcode that pushed it (the tuple hook's) */

@@ -34,6 +34,7 @@
 #define SCAN_MEMBER_MAX ((uint64_t)256 << 20) /* bytes of one pickle member */
 #define SCAN_MAX_PICKLES 64                   /* per bare stream */
 #define SCAN_PROTO_MAX 5                      /* the highest pickle protocol (Python 3.8+) */
+#define SCAN_STORAGE_HEAD ((size_t)64 << 10)  /* bytes of a storage record parsed first */
 
 struct scan_global {
 	char *name;   /* module.name, normalized */
@@ -54,6 +55,7 @@ struct pt_scan {
 	const char *member;
 	char top[256];  /* "NAME/" when every zip member is under it, else "" */
 	bool relative;  /* report members below top (pt_scan_relative) */
+	bool *ran_out;  /* NULL, or where a pickle's load says its bytes ended early */
 };
 
 static int note(struct pt_scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -304,6 +306,7 @@ static void scan_stream(struct pt_scan *s, const unsigned char *buf, size_t len,
 
 	pt_pickle_opts_default(&o);
 	o.hooks = &h;
+	o.ran_out = s->ran_out;
 	for (i = 0; i < max && pos < len; i++) {
 		struct pt_arena a;
 		struct pt_value *v;
@@ -400,18 +403,51 @@ static bool storage_record(const struct pt_scan *s, const char *name, size_t nl)
 	return *key && !strchr(key, '/');
 }
 
-/* Whether buf parses as one whole pickle, the machine's hooks recording into a scratch report. */
-static bool whole_pickle(const unsigned char *buf, size_t len, const char *name)
+/*
+ * Whether buf parses as one whole pickle, the machine's hooks recording into
+ * a scratch report; *ran_out (may be NULL) whether it failed for want of bytes.
+ */
+static bool whole_pickle(const unsigned char *buf, size_t len, const char *name, bool *ran_out)
 {
 	struct pt_scan *t = calloc(1, sizeof(*t));
 	bool ok;
 
+	if (ran_out)
+		*ran_out = false;
 	if (!t)
 		return true; /* fail closed: scan it for real */
+	t->ran_out = ran_out;
 	scan_stream(t, buf, len, 1, name, 0);
 	ok = !t->malformed;
 	pt_scan_free(t);
 	return ok;
+}
+
+/*
+ * Whether the storage record f, of size bytes, whose first *len are in *buf,
+ * is a whole pickle: 1 (*buf and *len then hold enough of it to scan), 0 not
+ * (tensor bytes), -1 when the rest cannot be read. Only a pickle that is
+ * still parsing where those bytes end makes it read the rest: random bytes
+ * fail within a few, and a storage record may be 256 MiB.
+ */
+static int storage_pickle(zip_file_t *f, unsigned char **buf, size_t *len, size_t size,
+			  const char *name)
+{
+	unsigned char *all;
+	bool ran_out;
+
+	if (whole_pickle(*buf, *len, name, &ran_out))
+		return 1;
+	if (!ran_out || *len == size)
+		return 0;
+	all = realloc(*buf, size);
+	if (!all)
+		return -1;
+	*buf = all;
+	if (zip_fread(f, all + *len, size - *len) != (zip_int64_t)(size - *len))
+		return -1;
+	*len = size;
+	return whole_pickle(all, size, name, NULL) ? 1 : 0;
 }
 
 struct member_name {
@@ -505,7 +541,8 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		zip_int64_t got;
 		zip_flags_t flags;
 		bool data;
-		size_t nl;
+		int pickle = 0;
+		size_t nl, len;
 
 		if (!name || zip_stat_index(z, (zip_uint64_t)i, 0, &st) < 0)
 			continue;
@@ -552,13 +589,15 @@ static void scan_zip(struct pt_scan *s, const char *path)
 			s->malformed = true;
 			continue;
 		}
-		buf = malloc(st.size ? st.size : 1);
+		len = data && st.size > SCAN_STORAGE_HEAD ? SCAN_STORAGE_HEAD : (size_t)st.size;
+		buf = malloc(len ? len : 1);
 		f = zip_fopen_index(z, (zip_uint64_t)i, flags);
-		if (!buf || !f || zip_fread(f, buf, st.size) != (zip_int64_t)st.size) {
+		if (!buf || !f || zip_fread(f, buf, len) != (zip_int64_t)len ||
+		    (data && (pickle = storage_pickle(f, &buf, &len, st.size, name)) < 0)) {
 			note(s, "%s: unreadable member", name);
 			s->malformed = true;
-		} else if (!data || whole_pickle(buf, st.size, name)) {
-			scan_stream(s, buf, st.size, 1, name, 0);
+		} else if (!data || pickle) {
+			scan_stream(s, buf, len, 1, name, 0);
 		}
 		if (f)
 			zip_fclose(f);

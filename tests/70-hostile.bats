@@ -251,6 +251,22 @@ with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, 'w') as b:
 	assert_failure 2
 	assert_line "ok/data/0: dangerous posix.system called GLOBAL (process and OS)"
 	assert_line "verdict: dangerous"
+	# the same behind a 100,000-character string: past the 64 KiB parsed first, so the
+	# rest of the record is read
+	python3 -c "
+import sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+pad = b'X' + (100000).to_bytes(4, 'little') + b'a' * 100000 + b'0'
+with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, 'w') as b:
+    for i in a.infolist():
+        data = a.read(i)
+        if i.filename == 'ok/data/0':
+            data = b'\\x80\\x02' + pad + b'cposix\\nsystem\\nq\\x00X\\x02\\x00\\x00\\x00idq\\x01\\x85q\\x02Rq\\x03.'
+        b.writestr(i, data)
+" "$BATS_TEST_TMPDIR/ok.pt" "$BATS_TEST_TMPDIR/bad2.pt"
+	run "$PTFS" --scan "$BATS_TEST_TMPDIR/bad2.pt"
+	assert_failure 2
+	assert_line "ok/data/0: dangerous posix.system called GLOBAL (process and OS)"
 }
 
 # every regular file and link under $1 stays inside $1; prints the count

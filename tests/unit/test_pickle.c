@@ -964,6 +964,51 @@ static void test_malformed(void)
 }
 
 /* The bytes of frame_boundary_violation.pkl's shape, kept small. */
+/* RAN(s, want): loading s fails, and says whether its bytes ran out */
+static void check_ran_out(const void *buf, size_t len, bool want, const char *what)
+{
+	struct pt_pickle_opts o;
+	bool ran_out = !want;
+
+	pt_pickle_opts_default(&o);
+	o.ran_out = &ran_out;
+	CHECK(load(buf, len, &o) == NULL);
+	if (ran_out != want)
+		fprintf(stderr, "ran_out of %s: %d\n", what, ran_out);
+	CHECK(ran_out == want);
+}
+#define RAN(s, want) check_ran_out((s), sizeof(s) - 1, (want), #s)
+
+static void test_ran_out(void)
+{
+	struct pt_pickle_opts o;
+	bool ran_out = true;
+
+	/* the bytes end: more of them might parse (a storage record's head, lib/scan.c) */
+	RAN("", true);
+	RAN("\x80\x02N", true);
+	RAN("\x80\x02K", true);
+	RAN("\x80\x02X\xff\xff\x00\x00" "abc.", true);
+	RAN("\x80\x02\x8c\x01", true);
+	RAN("\x80\x02" "cposix\nsys", true);
+	RAN("\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.", true);
+	RAN("\x80\x02N\x95", true);
+	/* anything else: no more bytes would help */
+	RAN("\xff.", false);
+	RAN("\x80\x06.", false);
+	RAN("\x80\x02\x02", false);
+	RAN("\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff" "abc.", false);
+	RAN("\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x80N.", false);
+	RAN("h\x03.", false);
+	RAN("\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00"
+	    "\x95\x01\x00\x00\x00\x00\x00\x00\x00N.", false); /* a frame inside a frame */
+	/* success clears it */
+	pt_pickle_opts_default(&o);
+	o.ran_out = &ran_out;
+	CHECK(load("\x80\x02N.", 4, &o) != NULL);
+	CHECK(!ran_out);
+}
+
 static void test_frame_ok(void)
 {
 	struct pt_value *v;
@@ -989,6 +1034,7 @@ int main(void)
 	test_keys();
 	test_scan();
 	test_malformed();
+	test_ran_out();
 	test_frame_ok();
 	pt_arena_release(&A);
 	return check_report("test_pickle");
