@@ -33,7 +33,6 @@
 
 #define SCAN_MEMBER_MAX ((uint64_t)256 << 20) /* bytes of one pickle member */
 #define SCAN_MAX_PICKLES 64                   /* per bare stream */
-#define SCAN_PROTO_MAX 5                      /* the highest pickle protocol (Python 3.8+) */
 #define SCAN_STORAGE_HEAD ((size_t)64 << 10)  /* bytes of a storage record parsed first */
 
 struct scan_global {
@@ -379,6 +378,14 @@ out:
 	return buf;
 }
 
+/* Whether name, nl bytes long, ends in suffix. */
+static bool ends_in(const char *name, size_t nl, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+
+	return nl >= sl && memcmp(name + nl - sl, suffix, sl) == 0;
+}
+
 /*
  * A storage record (TOP/data/KEY, or TOP/constants/KEY in a TorchScript
  * archive) holds tensor bytes: torch.load reads it raw and unpickles it only
@@ -392,7 +399,7 @@ static bool storage_record(const struct pt_scan *s, const char *name, size_t nl)
 	size_t tl = strlen(s->top);
 	const char *key;
 
-	if (!tl || strncmp(name, s->top, tl) != 0 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0))
+	if (!tl || strncmp(name, s->top, tl) != 0 || ends_in(name, nl, ".pkl"))
 		return false;
 	if (strncmp(name + tl, "data/", 5) == 0)
 		key = name + tl + 5;
@@ -537,8 +544,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		const char *name = zip_get_name(z, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
 		zip_stat_t st;
 		zip_file_t *f;
-		unsigned char first, head[2] = { 0, 0 }, *buf;
-		zip_int64_t got;
+		unsigned char first = 0, *buf;
 		zip_flags_t flags;
 		bool data;
 		int pickle = 0;
@@ -547,7 +553,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 		if (!name || zip_stat_index(z, (zip_uint64_t)i, 0, &st) < 0)
 			continue;
 		nl = strlen(name);
-		if ((nl >= 13 && strcmp(name + nl - 13, "constants.pkl") == 0) || strstr(name, "/code/"))
+		if (ends_in(name, nl, "constants.pkl") || strstr(name, "/code/"))
 			ts = true;
 		if (repeat[i])
 			note(s, "zip: duplicate member %s", name);
@@ -560,7 +566,7 @@ static void scan_zip(struct pt_scan *s, const char *path)
 			buf = stored_raw(path, (zip_uint64_t)i, name, &rawlen);
 			if (buf) {
 				note(s, "%s: a stored member flagged encrypted, read as torch reads it", name);
-				if (rawlen && (buf[0] == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0)))
+				if (rawlen && (buf[0] == 0x80 || ends_in(name, nl, ".pkl")))
 					scan_stream(s, buf, rawlen, 1, name, 0);
 				free(buf);
 				continue;
@@ -571,16 +577,12 @@ static void scan_zip(struct pt_scan *s, const char *path)
 			s->malformed = true;
 			continue;
 		}
-		got = zip_fread(f, head, sizeof(head));
-		first = head[0];
-		if (got < 1 || !(first == 0x80 || (nl >= 4 && strcmp(name + nl - 4, ".pkl") == 0))) {
+		if (zip_fread(f, &first, 1) != 1 || !(first == 0x80 || ends_in(name, nl, ".pkl"))) {
 			zip_fclose(f);
 			continue;
 		}
 		zip_fclose(f);
 		data = storage_record(s, name, nl);
-		if (data && first == 0x80 && (got < 2 || head[1] > SCAN_PROTO_MAX))
-			continue; /* PROTO with no protocol a pickle can have: tensor bytes, not read */
 		if (st.size > SCAN_MEMBER_MAX) {
 			if (data)
 				continue; /* tensor bytes: too big to hold a pickle we would scan */
